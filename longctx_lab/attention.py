@@ -1,0 +1,2 @@
+"""Placeholder: filled in by its chapter."""
+__all__: list[str] = []

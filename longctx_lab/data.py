@@ -1,0 +1,2 @@
+"""Placeholder until the data work lands."""
+__all__: list[str] = []

@@ -1,0 +1,173 @@
+"""Widget conventions shared by every chapter's live panel (plain ipywidgets 8, no front-end extension).
+
+A panel is a set of controls plus a `render(**values) -> PanelView` function. `render` is plain
+Python (no widgets inside), so tests call it directly and benchmarks time it; the panel only wires
+controls to it. Model-backed views memoise their results in a `ResultCache` so repeats are instant.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Iterator
+
+import ipywidgets as widgets
+from IPython.display import display
+from matplotlib.figure import Figure
+
+from ..chunking import ChunkPlan
+
+__all__ = ["ChunkControls", "LivePanel", "PanelView", "ResultCache"]
+
+
+@dataclass
+class PanelView:
+    """What a panel shows for one setting: a text summary, an optional figure and the numbers behind them."""
+
+    summary: str
+    figure: Figure | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class LivePanel:
+    """Controls wired to a render function; every change redraws the summary and figure once.
+
+    Taught in 00_start_here, § A first live panel.
+    """
+
+    def __init__(self, controls: dict[str, widgets.ValueWidget], render: Callable[..., PanelView], title: str = ""):
+        if not controls:
+            raise ValueError("controls must name at least one widget")
+        if not callable(render):
+            raise TypeError(f"render must be callable, got {type(render).__name__}")
+        self.controls = controls
+        self.render = render
+        self.summary = widgets.HTML()
+        self.output = widgets.Output()
+        self._holding = False
+        rows = [widgets.HTML(f"<b>{title}</b>")] if title else []
+        control_box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        self.widget = widgets.VBox(rows + [control_box, self.summary, self.output])
+        for control in controls.values():
+            control.observe(self._on_change, names="value")
+        self.view = self.refresh()
+
+    def values(self) -> dict[str, Any]:
+        """The current value of every control, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Change several controls without redrawing in between."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def refresh(self) -> PanelView:
+        """Render the current setting into the summary and output area."""
+        self.view = self.render(**self.values())
+        self.summary.value = f"<pre style='margin:0'>{self.view.summary}</pre>"
+        self.output.clear_output(wait=True)
+        if self.view.figure is not None:
+            with self.output:
+                display(self.view.figure)
+        return self.view
+
+    def update(self, **changes: Any) -> PanelView:
+        """Set controls by name (as a user moving them would) and return the redrawn view."""
+        unknown = set(changes) - set(self.controls)
+        if unknown:
+            raise ValueError(f"unknown control(s) {sorted(unknown)}; this panel has {sorted(self.controls)}")
+        with self.hold():
+            for name, value in changes.items():
+                self.controls[name].value = value
+        return self.refresh()
+
+    def _on_change(self, _change: dict) -> None:
+        if not self._holding:
+            self.refresh()
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+class ChunkControls:
+    """Linked k, m and overlap sliders for n tokens: moving k sets m, choosing m sets k, overlap stays < k.
+
+    Taught in 01_chunking, § The live panel.
+    """
+
+    def __init__(self, n: int, k: int, overlap: int = 0, k_min: int = 2, k_max: int | None = None):
+        self.n = n
+        plan = ChunkPlan(n, k, overlap)  # validates n, k, overlap
+        k_max = n if k_max is None else k_max
+        if not 1 <= k_min <= k <= k_max <= n:
+            raise ValueError(f"need 1 <= k_min <= k <= k_max <= n, got k_min={k_min}, k={k}, k_max={k_max}, n={n}")
+        style = {"description_width": "70px"}
+        self.k = widgets.IntSlider(value=k, min=k_min, max=k_max, description="k (length)", style=style,
+                                   continuous_update=False)
+        self.m = widgets.IntSlider(value=plan.m, min=ChunkPlan(n, k_max).m, max=ChunkPlan(n, k_min).m,
+                                   description="m (chunks)", style=style, continuous_update=False)
+        self.overlap = widgets.IntSlider(value=overlap, min=0, max=k - 1, description="overlap", style=style,
+                                         continuous_update=False)
+        self._syncing = False
+        self.k.observe(self._k_moved, names="value")
+        self.m.observe(self._m_moved, names="value")
+        self.overlap.observe(self._overlap_moved, names="value")
+
+    @property
+    def plan(self) -> ChunkPlan:
+        """The plan the sliders currently describe."""
+        return ChunkPlan(self.n, self.k.value, min(self.overlap.value, self.k.value - 1))
+
+    def as_dict(self) -> dict[str, widgets.IntSlider]:
+        return {"k": self.k, "m": self.m, "overlap": self.overlap}
+
+    def _sync(self, k: int, overlap: int) -> None:
+        self._syncing = True
+        try:
+            self.overlap.max = max(k - 1, 0)
+            self.overlap.value = min(overlap, k - 1)
+            self.k.value = k
+            self.m.value = ChunkPlan(self.n, k, self.overlap.value).m
+        finally:
+            self._syncing = False
+
+    def _k_moved(self, change: dict) -> None:
+        if not self._syncing:
+            self._sync(change["new"], self.overlap.value)
+
+    def _overlap_moved(self, change: dict) -> None:
+        if not self._syncing:
+            self._sync(self.k.value, change["new"])
+
+    def _m_moved(self, change: dict) -> None:
+        if self._syncing:
+            return
+        overlap = self.overlap.value
+        try:
+            k = ChunkPlan.from_m(self.n, change["new"], overlap).k
+        except ValueError:
+            # That m is not reachable with this overlap; take the k whose m is closest.
+            k = min(range(self.k.min, self.k.max + 1),
+                    key=lambda kk: abs(ChunkPlan(self.n, kk, min(overlap, kk - 1)).m - change["new"]))
+        self._sync(min(max(k, self.k.min), self.k.max), overlap)
+
+
+class ResultCache:
+    """Memoises expensive results by setting, so a model-backed view computes each setting once."""
+
+    def __init__(self) -> None:
+        self._store: dict[Hashable, Any] = {}
+        self.misses = 0
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The cached result for `key`, computing (and storing) it on first use."""
+        if key not in self._store:
+            self.misses += 1
+            self._store[key] = compute()
+        return self._store[key]
+
+    def __len__(self) -> int:
+        return len(self._store)
