@@ -1,0 +1,24 @@
+"""Loaded first (pyproject: `-p tests.pytest_plugin`): offline environment and nbval conventions.
+
+Environment variables set here are inherited by every notebook kernel nbval starts, and the
+package installs its socket guard when it sees LONGCTX_LAB_OFFLINE_GUARD=1, so kernels are
+guarded too.
+"""
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["LONGCTX_LAB_OFFLINE_GUARD"] = "1"
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from longctx_lab._offline import install_socket_guard  # noqa: E402
+
+install_socket_guard()
+
+
+def pytest_collectstart(collector):
+    """nbval: never compare stderr (warnings, progress bars) or SVG renderings; text/plain still is."""
+    if type(collector).__name__ == "IPyNbFile":
+        collector.skip_compare += ("stderr", "image/svg+xml")
