@@ -1,21 +1,42 @@
-"""Chapter 1: splitting a long sequence into m segments of length k (foundation version).
+"""Chapter 1: splitting a long sequence into m segments of length k, losslessly and as a model input.
 
-The chapter-1 work extends this module; `split_sequence` and `stitch` are the seed-compatible core.
+Three layers, each checked against the one below: the plan arithmetic (`ChunkPlan`), chunking any
+sequence (`split_sequence`, `chunk_ids`, `stitch`), and chunking real text with a real tokenizer
+(`chunk_text`, `chunk_sentences`, `batch_chunks`), whose overflow chunks follow the same plan.
 """
 from __future__ import annotations
 
+import bisect
 import math
+import numbers
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
-__all__ = ["ChunkPlan", "split_sequence", "stitch"]
+import numpy as np
+import torch
+
+__all__ = [
+    "ChunkPlan", "TextChunk", "batch_chunks", "chunk_ids", "chunk_sentences", "chunk_text",
+    "encoder_flops", "forward_seconds", "seed_split_sequence", "sentence_token_spans", "spans_kept_whole", "split_sequence", "stitch",
+]
 
 
-def _check_int(name: str, value, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
+def _as_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """`value` as an int in [low, high], or a TypeError/ValueError naming `name` and the valid range."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        valid = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {'in ' if high is not None else ''}{valid}, got {value}")
+    return value
+
+
+def _check_overlap(overlap: Any, k: int, k_name: str = "k") -> int:
+    overlap = _as_int("overlap", overlap, 0)
+    if overlap >= k:
+        raise ValueError(f"overlap must be in [0, {k_name} - 1] = [0, {k - 1}], got {overlap}")
+    return overlap
 
 
 @dataclass(frozen=True)
@@ -31,11 +52,9 @@ class ChunkPlan:
     overlap: int = 0
 
     def __post_init__(self) -> None:
-        _check_int("n", self.n, 1)
-        _check_int("k", self.k, 1)
-        _check_int("overlap", self.overlap, 0)
-        if self.overlap >= self.k:
-            raise ValueError(f"overlap must be in [0, k - 1] = [0, {self.k - 1}], got {self.overlap}")
+        object.__setattr__(self, "n", _as_int("n", self.n, 1))
+        object.__setattr__(self, "k", _as_int("k", self.k, 1))
+        object.__setattr__(self, "overlap", _check_overlap(self.overlap, self.k))
 
     @property
     def stride(self) -> int:
@@ -55,6 +74,11 @@ class ChunkPlan:
         return [(i * self.stride, min(i * self.stride + self.k, self.n)) for i in range(self.m)]
 
     @property
+    def padding(self) -> int:
+        """Pad tokens the last chunk needs to reach length k in an (m, k) batch."""
+        return (self.m - 1) * self.stride + self.k - self.n
+
+    @property
     def duplicated(self) -> int:
         """Tokens processed twice because chunks overlap (sum of chunk lengths minus n)."""
         return sum(end - start for start, end in self.spans) - self.n
@@ -71,61 +95,324 @@ class ChunkPlan:
 
     @classmethod
     def from_m(cls, n: int, m: int, overlap: int = 0) -> "ChunkPlan":
-        """The plan with the smallest k that covers n tokens in exactly m chunks."""
-        _check_int("n", n, 1)
-        _check_int("m", m, 1)
-        _check_int("overlap", overlap, 0)
-        if m > n:
-            raise ValueError(f"m must be in [1, n] = [1, {n}], got {m}")
-        if m == 1:
-            return cls(n, n, min(overlap, n - 1))
-        k = math.ceil((n - overlap) / m) + overlap
+        """The plan with the smallest k that covers n tokens in exactly m chunks.
+
+        Taught in 01_chunking, § The plan arithmetic.
+        """
+        n = _as_int("n", n, 1)
+        m = _as_int("m", m, 1, n)
+        overlap = _as_int("overlap", overlap, 0)
+        # m(k) never grows with k, so the smallest k with m(k) <= m is the only candidate for m(k) == m.
+        k = overlap + 1 if n <= overlap else max(overlap + 1, math.ceil((n - overlap) / m) + overlap)
         plan = cls(n, k, overlap)
         if plan.m != m:
-            raise ValueError(f"no chunk length gives exactly m={m} chunks of n={n} tokens with overlap={overlap}")
+            raise ValueError(f"no chunk length k gives exactly m={m} chunks of n={n} tokens with overlap={overlap}; "
+                             f"the nearest is m={plan.m} at k={k}")
         return plan
+
+
+def _check_sequence(seq: Any, name: str = "seq") -> int:
+    """Length of a list/tuple/str/1-D tensor/1-D array, rejecting other types and empty input."""
+    if isinstance(seq, (torch.Tensor, np.ndarray)):
+        if seq.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {tuple(seq.shape)}")
+    elif not isinstance(seq, (list, tuple, str)):
+        raise TypeError(f"{name} must be a list, tuple, str, 1-D torch.Tensor or 1-D numpy array, "
+                        f"got {type(seq).__name__}")
+    if len(seq) == 0:
+        raise ValueError(f"{name} is empty (length 0); there is nothing to split")
+    return len(seq)
+
+
+def seed_split_sequence(seq, max_len=128):
+    """The seed's §5.2 `split_sequence`, verbatim: consecutive slices, the last one short.
+
+    Taught in 01_chunking, § The seed's split_sequence.
+    """
+    arrays = []
+    for idx in range(0, len(seq), max_len):
+        arrays.append(seq[idx:min(idx + max_len, len(seq))])
+    return arrays
 
 
 def split_sequence(seq: Sequence, max_len: int = 128, overlap: int = 0) -> list:
     """Cut `seq` into chunks of at most `max_len` items, consecutive chunks sharing `overlap` items.
 
-    Chunks keep the input's type (list, str, tensor, array); the last one may be shorter.
-    Taught in 01_chunking, § The seed's split_sequence.
+    Chunks keep the input's type (list, tuple, str, tensor or array views); the last one may be shorter.
+    With overlap=0 this is exactly the seed's function. Taught in 01_chunking, § The seed's split_sequence.
     """
-    _check_int("max_len", max_len, 1)
-    _check_int("overlap", overlap, 0)
-    if overlap >= max_len:
-        raise ValueError(f"overlap must be in [0, max_len - 1] = [0, {max_len - 1}], got {overlap}")
-    if not hasattr(seq, "__len__") or not hasattr(seq, "__getitem__"):
-        raise TypeError(f"seq must be a sliceable sequence (list, str, 1-D tensor or array), got {type(seq).__name__}")
-    n = len(seq)
-    if n == 0:
-        raise ValueError("seq is empty; there is nothing to split")
-    step = max_len - overlap
-    starts = range(0, max(n - overlap, 1), step)
-    return [seq[start:min(start + max_len, n)] for start in starts]
+    max_len = _as_int("max_len", max_len, 1)
+    overlap = _check_overlap(overlap, max_len, "max_len")
+    plan = ChunkPlan(_check_sequence(seq), max_len, overlap)
+    return [seq[start:end] for start, end in plan.spans]
 
 
-def stitch(chunks: Sequence, overlap: int = 0):
-    """Join chunks made by `split_sequence(seq, max_len, overlap)` back into `seq`, dropping each overlap once.
+def chunk_ids(ids, k: int, overlap: int = 0, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids as an (m, k) LongTensor of chunks plus an (m, k) attention mask (1 = real token).
 
+    When the chunks tile the ids exactly, `chunks` is a strided view of the input (no copy; a 1-D
+    int64 tensor or numpy array shares its memory) and `mask` an expanded view of a single 1. Otherwise
+    the ids are copied once with `padding` pad_id tokens appended to the tail of the last chunk.
+    Taught in 01_chunking, § A batch without copies.
+    """
+    k = _as_int("k", k, 1)
+    overlap = _check_overlap(overlap, k)
+    pad_id = _as_int("pad_id", pad_id, -(2**63))
+    if isinstance(ids, str):
+        raise TypeError("ids must be token ids (list of ints, 1-D tensor or array), got a str; tokenize it first")
+    n = _check_sequence(ids, "ids")
+    if isinstance(ids, np.ndarray):
+        ids = torch.from_numpy(ids)  # shares memory
+    elif not isinstance(ids, torch.Tensor):
+        try:
+            ids = torch.tensor(ids)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"ids must contain only ints ({exc})") from None
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise TypeError(f"ids must hold integers, got dtype {ids.dtype}")
+    ids = ids.long()  # no-op (same storage) for int64 input
+    plan = ChunkPlan(n, k, overlap)
+    if plan.padding == 0:
+        chunks = ids.unfold(0, k, plan.stride)  # (m, k) view: row i starts i * stride elements in
+        return chunks, torch.ones((), dtype=torch.long).expand(plan.m, k)
+    padded = torch.cat([ids, ids.new_full((plan.padding,), pad_id)])  # (n + padding,)
+    chunks = padded.unfold(0, k, plan.stride)  # (m, k)
+    mask = torch.ones(plan.m, k, dtype=torch.long)
+    mask[-1, k - plan.padding:] = 0
+    return chunks, mask
+
+
+def stitch(chunks, overlap: int = 0, mask=None):
+    """Join chunks back into the original sequence, keeping each overlap once and dropping padding.
+
+    `chunks` is what `split_sequence` returned (a list of lists/strs/tensors/arrays) or what
+    `chunk_ids` returned: the `(chunks, mask)` pair, or the (m, k) tensor with `mask=` given.
     Taught in 01_chunking, § Lossless round trip.
     """
-    _check_int("overlap", overlap, 0)
+    overlap = _as_int("overlap", overlap, 0)
+    if isinstance(chunks, tuple) and len(chunks) == 2 and isinstance(chunks[0], torch.Tensor) and chunks[0].ndim == 2:
+        if mask is not None:
+            raise ValueError("mask was given twice: inside the (chunks, mask) pair and as mask=")
+        chunks, mask = chunks
+    if isinstance(chunks, torch.Tensor):
+        return _stitch_batch(chunks, overlap, mask)
+    if mask is not None:
+        raise ValueError("mask is only meaningful with an (m, k) tensor of chunks from chunk_ids")
+    if not isinstance(chunks, (list, tuple)):
+        raise TypeError(f"chunks must be a list of chunks or an (m, k) tensor, got {type(chunks).__name__}")
     if len(chunks) == 0:
-        raise ValueError("chunks is empty; there is nothing to stitch")
+        raise ValueError("chunks is empty (length 0); there is nothing to stitch")
     first = chunks[0]
+    kinds = (str, list, tuple, torch.Tensor, np.ndarray)
+    kind = next((t for t in kinds if isinstance(first, t)), None)
+    if kind is None or not all(isinstance(chunk, kind) for chunk in chunks):
+        raise TypeError(f"chunks must all be of one type among str, list, tuple, tensor, array; "
+                        f"got {sorted({type(c).__name__ for c in chunks})}")
+    for i, chunk in enumerate(chunks[1:], start=1):
+        if len(chunk) <= overlap:
+            raise ValueError(f"chunk {i} has {len(chunk)} items but overlap={overlap}: chunks must be longer "
+                             "than the overlap they share with the previous one")
     pieces = [first] + [chunk[overlap:] for chunk in chunks[1:]]
-    if isinstance(first, str):
+    if kind is str:
         return "".join(pieces)
-    if isinstance(first, list):
-        return [item for piece in pieces for item in piece]
-    if isinstance(first, tuple):
-        return tuple(item for piece in pieces for item in piece)
-    import torch
-
-    if isinstance(first, torch.Tensor):
-        return torch.cat(list(pieces))
-    import numpy as np
-
+    if kind in (list, tuple):
+        return kind(item for piece in pieces for item in piece)
+    if kind is torch.Tensor:
+        return torch.cat(pieces)
     return np.concatenate(pieces)
+
+
+def _stitch_batch(chunks: torch.Tensor, overlap: int, mask) -> torch.Tensor:
+    if chunks.ndim != 2:
+        raise ValueError(f"chunks must be an (m, k) tensor, got shape {tuple(chunks.shape)}")
+    m, k = chunks.shape
+    _check_overlap(overlap, k)
+    body = torch.cat([chunks[0], chunks[1:, overlap:].reshape(-1)])  # (k + (m - 1) * stride,)
+    if mask is None:
+        return body
+    if not isinstance(mask, torch.Tensor) or mask.shape != chunks.shape:
+        raise ValueError(f"mask must be a tensor of shape {tuple(chunks.shape)}, got "
+                         f"{tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__}")
+    keep = torch.cat([mask[0], mask[1:, overlap:].reshape(-1)]).bool()
+    return body[keep]
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    """One chunk of a text: its model-ready ids, where it sits in the text, and that text.
+
+    `input_ids` include the tokenizer's special tokens; `token_span` is the [start, end) range of
+    its content tokens in the whole text's tokenization without special tokens.
+    Taught in 01_chunking, § Chunking real text.
+    """
+
+    input_ids: list[int]
+    char_span: tuple[int, int]
+    text: str
+    token_span: tuple[int, int]
+
+
+def _check_text(text: Any, tokenizer: Any) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("text is empty or only whitespace; there is nothing to chunk")
+    if not getattr(tokenizer, "is_fast", False):
+        raise TypeError(f"tokenizer must be a fast (Rust-backed) transformers tokenizer that reports offsets, "
+                        f"got {type(tokenizer).__name__}")
+
+
+def _check_text_args(text: Any, tokenizer: Any, max_length: Any) -> tuple[int, int]:
+    """(max_length, content budget) after validating the text, the tokenizer and max_length."""
+    _check_text(text, tokenizer)
+    specials = tokenizer.num_special_tokens_to_add(pair=False)
+    max_length = _as_int("max_length", max_length, specials + 1)
+    return max_length, max_length - specials
+
+
+def _special_frame(tokenizer) -> tuple[list[int], list[int]]:
+    """The special ids the tokenizer puts before and after one sequence (e.g. [CLS] ... [SEP])."""
+    probe = tokenizer("a", return_special_tokens_mask=True)
+    ids, special = probe["input_ids"], probe["special_tokens_mask"]
+    first, last = special.index(0), len(special) - special[::-1].index(0)
+    return list(ids[:first]), list(ids[last:])
+
+
+def chunk_text(text: str, tokenizer, max_length: int, stride: int = 0) -> list[TextChunk]:
+    """Chunk `text` exactly as `tokenizer(text, truncation=True, max_length=max_length,
+    return_overflowing_tokens=True, stride=stride)` does, adding each chunk's character span.
+
+    HF's stride is the number of tokens a chunk shares with the previous one (our overlap), so the
+    content tokens follow `ChunkPlan(n, max_length - specials, stride)`.
+    Taught in 01_chunking, § Chunking real text.
+    """
+    max_length, budget = _check_text_args(text, tokenizer, max_length)
+    stride = _as_int("stride", stride, 0, budget - 1)  # the Rust tokenizer panics beyond this
+    encoding = tokenizer(text, truncation=True, max_length=max_length, return_overflowing_tokens=True,
+                         stride=stride)
+    # Every overflow chunk is framed alike ([CLS] ... [SEP] for BERT), so the content sits between
+    # `before` and `after` specials; only its two end tokens' offsets are needed for the span.
+    prefix, suffix = _special_frame(tokenizer)
+    before, after = len(prefix), len(suffix)
+    chunks, start = [], 0
+    for i, ids in enumerate(encoding["input_ids"]):
+        n_content = len(ids) - before - after
+        if n_content < 1:
+            raise ValueError("text produced no tokens (only characters the tokenizer drops); nothing to chunk")
+        first, last = encoding.token_to_chars(i, before), encoding.token_to_chars(i, before + n_content - 1)
+        char_span = (first.start, last.end)
+        chunks.append(TextChunk(ids, char_span, text[char_span[0]:char_span[1]], (start, start + n_content)))
+        start += n_content - stride
+    return chunks
+
+
+def sentence_token_spans(text: str, tokenizer, sentence_spans: Sequence[tuple[int, int]] | None = None):
+    """The text's content token ids, their character offsets, and each sentence's [start, end) token range.
+
+    Sentences come from `longctx_lab.data.split_sentences` unless `sentence_spans` (character spans)
+    are given; a token belongs to the last sentence starting at or before it, so every token lands in
+    exactly one sentence. Taught in 01_chunking, § Sentence-aware chunking.
+    """
+    _check_text(text, tokenizer)
+    if sentence_spans is None:
+        from .data import split_sentences
+
+        sentence_spans = split_sentences(text)
+    starts = sorted(int(start) for start, _ in sentence_spans) or [0]
+    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ids, offsets = list(encoding["input_ids"]), list(encoding["offset_mapping"])
+    if not ids:
+        raise ValueError("text produced no tokens (only characters the tokenizer drops); nothing to chunk")
+    owner = [max(bisect.bisect_right(starts, begin) - 1, 0) for begin, _ in offsets]
+    spans, begin = [], 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or owner[i] != owner[begin]:
+            spans.append((begin, i))
+            begin = i
+    return ids, offsets, spans
+
+
+def chunk_sentences(text: str, tokenizer, max_length: int,
+                    sentence_spans: Sequence[tuple[int, int]] | None = None) -> list[TextChunk]:
+    """Pack whole sentences into chunks of at most `max_length` tokens (special tokens included).
+
+    A chunk is cut inside a sentence only when that sentence alone exceeds the budget. Lossless: the
+    chunks' content tokens, in order, are the whole text's tokenization, and their `text`s joined
+    give back `text` (each chunk's character span runs to where the next one starts).
+    Taught in 01_chunking, § Sentence-aware chunking.
+    """
+    max_length, budget = _check_text_args(text, tokenizer, max_length)
+    ids, offsets, sentences = sentence_token_spans(text, tokenizer, sentence_spans)
+    token_spans: list[tuple[int, int]] = []
+    start = end = 0
+    for s_start, s_end in sentences:
+        if s_end - start <= budget:
+            end = s_end
+            continue
+        if end > start:
+            token_spans.append((start, end))
+            start = end
+        while s_end - start > budget:  # a sentence longer than the budget: cut it, the rest carries on
+            token_spans.append((start, start + budget))
+            start += budget
+        end = s_end
+    token_spans.append((start, end))
+    char_starts = [0] + [offsets[a][0] for a, _ in token_spans[1:]] + [len(text)]
+    prefix, suffix = _special_frame(tokenizer)
+    return [
+        TextChunk(prefix + ids[a:b] + suffix, (char_starts[i], char_starts[i + 1]),
+                  text[char_starts[i]:char_starts[i + 1]], (a, b))
+        for i, (a, b) in enumerate(token_spans)
+    ]
+
+
+def spans_kept_whole(chunk_spans: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> list[bool]:
+    """For each [start, end) span (e.g. a sentence's tokens), whether some chunk contains it whole.
+
+    Taught in 01_chunking, § Sentence-aware chunking.
+    """
+    return [any(c_start <= start and end <= c_end for c_start, c_end in chunk_spans) for start, end in spans]
+
+
+def batch_chunks(chunks: Sequence[TextChunk], tokenizer, return_tensors: str = "pt"):
+    """Pad the chunks' ids into one batch with an attention mask: the model input the seed never built.
+
+    Taught in 01_chunking, § Why the seed's pipeline fails.
+    """
+    if not chunks or not all(isinstance(chunk, TextChunk) for chunk in chunks):
+        raise TypeError("chunks must be a non-empty list of TextChunk (from chunk_text or chunk_sentences)")
+    return tokenizer.pad({"input_ids": [chunk.input_ids for chunk in chunks]}, return_tensors=return_tensors)
+
+
+
+def encoder_flops(batch: int, length: int, d_model: int = 384, n_layers: int = 6) -> dict[str, float]:
+    """Forward FLOPs of a BERT-style encoder on a (batch, length) input: dense 24·d² per token, attention 4·d per score.
+
+    Taught in 01_chunking, § What chunking costs.
+    """
+    batch, length = _as_int("batch", batch, 1), _as_int("length", length, 1)
+    dense = 24.0 * batch * length * d_model**2 * n_layers
+    attention = 4.0 * batch * length**2 * d_model * n_layers
+    return {"dense": dense, "attention": attention, "total": dense + attention}
+
+
+def forward_seconds(model: torch.nn.Module, batches: dict[str, Any], repeat: int = 5, warmup: int = 1) -> dict[str, float]:
+    """Median wall time in seconds of `model(**batch)` for each named batch, under inference mode.
+
+    The batches take turns (one call each per round), so a busy machine slows them all alike and
+    their ratio stays meaningful. Taught in 01_chunking, § What chunking costs.
+    """
+    import statistics
+    import time
+
+    repeat = _as_int("repeat", repeat, 1)
+    warmup = _as_int("warmup", warmup, 0)
+    times: dict[str, list[float]] = {name: [] for name in batches}
+    with torch.inference_mode():
+        for round_ in range(warmup + repeat):
+            for name, batch in batches.items():
+                start = time.perf_counter()
+                model(**batch)
+                if round_ >= warmup:
+                    times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}

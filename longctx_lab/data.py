@@ -223,7 +223,7 @@ def make_haystack(
     from depth by at most half the longest filler sentence (in tokens) / filler length. `filler`:
     None or "simple" (built-in sentences), "document" (the long document) or another bundled text's
     name, or any text of several words; its sentences repeat as needed. `seed` only picks the key.
-    Taught in 02_segment_loss, § Needle in a haystack.
+    Taught in 06_context_extension, § Needle in a haystack.
     """
     _check_tokenizer(tokenizer)
     n_tokens = _check_int(n_tokens, "n_tokens", 1, MAX_HAYSTACK_TOKENS)
@@ -263,7 +263,7 @@ def make_haystack(
 def answer_ids(tokenizer, key: str) -> list[int]:
     """Token ids of " " + key: the continuation a model should produce after the haystack's question.
 
-    Taught in 02_segment_loss, § Needle in a haystack.
+    Taught in 06_context_extension, § Needle in a haystack.
     """
     _check_tokenizer(tokenizer)
     return _encode(tokenizer, " " + _check_key(key))
@@ -273,7 +273,7 @@ def distractor_keys(key: str, count: int, seed: int = 0) -> list[str]:
     """`count` distinct keys with as many digits as `key`, none equal to it (no leading 0 unless 1 digit).
 
     Score each after the question (teacher forcing) to see whether the model prefers the true key.
-    Taught in 02_segment_loss, § Needle in a haystack.
+    Taught in 06_context_extension, § Needle in a haystack.
     """
     key = _check_key(key)
     low, high = (0, 9) if len(key) == 1 else (10 ** (len(key) - 1), 10 ** len(key) - 1)

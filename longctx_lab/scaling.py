@@ -1,27 +1,74 @@
-"""Chapter 4: processing segments in parallel (foundation version; the chapter extends it)."""
+"""Chapter 4: segments processed by P real workers, measured scaling, a DDP step, and the launch/ring pieces.
+
+The seed's §3.2.3 (assign segments to devices, compute in parallel, merge in order) done with
+torch.distributed: gloo processes stand in for GPUs on a laptop, nccl runs the same code on GPUs.
+The last section is a cost model that predicts step time and memory on real clusters.
+"""
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
 import torch
+import torch.distributed as dist
+import torch.nn.functional as F
 
-__all__ = ["parallel_processing"]
+from .distributed import *  # noqa: F401,F403
+from .distributed import __all__ as _distributed_all
+from .distributed import collective_costs, rank_device, run_distributed
+from .ring_attention import *  # noqa: F401,F403
+from .ring_attention import __all__ as _ring_all
+from .ring_attention import ring_attention_shard
+
+__all__ = [
+    "DEVICE_PRESETS",
+    "LINK_PRESETS",
+    "Device",
+    "Link",
+    "ScalingPoint",
+    "StepPrediction",
+    "Workload",
+    "amdahl_speedup",
+    "ddp_gradient_worker",
+    "fit_amdahl",
+    "measure_scaling",
+    "parallel_processing",
+    "predict_step",
+    "scaling_probe",
+    "segment_shares",
+    "single_process_gradient",
+] + _distributed_all + _ring_all
 
 
-def parallel_processing(model: torch.nn.Module, sequences, batch_size: int = 16) -> list[torch.Tensor]:
-    """Run `model` on each token-id sequence and return one output tensor per sequence, in order.
+def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
+    """Contiguous [start, end) ranges of the m segments for each of P ranks (sizes differ by at most 1).
 
-    Sequences are padded into batches with an attention mask (the seed passed a raw list).
-    Taught in 04_multi_gpu_scaling, § The seed's parallel_processing.
+    Taught in 04_multi_gpu_scaling, § Assigning segments to workers.
     """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise ValueError(f"m must be an int >= 1, got {m!r}")
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+    base, extra = divmod(m, world_size)
+    bounds = [0]
+    for rank in range(world_size):
+        bounds.append(bounds[-1] + base + (rank < extra))
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _as_sequences(sequences) -> list[torch.Tensor]:
     seqs = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
     if not seqs:
         raise ValueError("sequences is empty; give at least one sequence of token ids")
     for i, s in enumerate(seqs):
         if s.dim() != 1 or s.numel() == 0:
             raise ValueError(f"sequences[{i}] must be a non-empty 1-D sequence of token ids, got shape {tuple(s.shape)}")
+    return seqs
+
+
+def _forward(model: torch.nn.Module, seqs: list[torch.Tensor], batch_size: int) -> list[torch.Tensor]:
+    """Padded batches with an attention mask; one (len, ·) output per sequence, back on the CPU."""
     device = next(model.parameters()).device
     outputs: list[torch.Tensor] = []
     with torch.no_grad():
@@ -37,3 +84,298 @@ def parallel_processing(model: torch.nn.Module, sequences, batch_size: int = 16)
             hidden = out.logits if hasattr(out, "logits") else out.last_hidden_state  # (B, T, ·)
             outputs.extend(hidden[row, :len(s)].cpu() for row, s in enumerate(batch))
     return outputs
+
+
+def _segment_worker(rank: int, world_size: int, model: torch.nn.Module, seqs: list[torch.Tensor],
+                    batch_size: int) -> list[torch.Tensor] | None:
+    start, end = segment_shares(len(seqs), world_size)[rank]
+    mine = _forward(model.to(rank_device()), seqs[start:end], batch_size)
+    gathered = [None] * world_size if rank == 0 else None
+    dist.gather_object(mine, gathered, dst=0)  # rank order = segment order
+    return [out for part in gathered for out in part] if rank == 0 else None
+
+
+def parallel_processing(model: torch.nn.Module, sequences, world_size: int = 1, batch_size: int = 16,
+                        backend: str | None = None, timeout: float = 300.0) -> list[torch.Tensor]:
+    """Run `model` on each token-id sequence with P workers; one output per sequence, in order.
+
+    Rank r takes a contiguous share of the sequences, runs them in padded batches with an attention
+    mask (the seed passed a raw list to one device), and rank 0 gathers the shares in rank order.
+    world_size=1 runs in this process. Taught in 04_multi_gpu_scaling, § The seed's parallel_processing.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    seqs = _as_sequences(sequences)
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or not 1 <= world_size <= len(seqs):
+        raise ValueError(f"world_size must be an int in [1, number of sequences={len(seqs)}], got {world_size!r}")
+    if world_size == 1:
+        return _forward(model, seqs, batch_size)
+    return run_distributed(_segment_worker, world_size, model.cpu(), seqs, batch_size,
+                           backend=backend, timeout=timeout)[0]
+
+
+def amdahl_speedup(serial_fraction: float, world_size: float) -> float:
+    """Amdahl's law: speedup 1 / (s + (1 − s)/P) when a fraction s of the work cannot be parallelised.
+
+    Taught in 04_multi_gpu_scaling, § Amdahl's law.
+    """
+    if not 0.0 <= serial_fraction <= 1.0:
+        raise ValueError(f"serial_fraction must be in [0, 1], got {serial_fraction!r}")
+    if not world_size >= 1:
+        raise ValueError(f"world_size must be >= 1, got {world_size!r}")
+    return 1.0 / (serial_fraction + (1.0 - serial_fraction) / world_size)
+
+
+def fit_amdahl(world_sizes, speedups) -> float:
+    """The serial fraction s in [0, 1] whose Amdahl curve best fits the measured speedups (least squares on 1/S).
+
+    1/S = s + (1 − s)/P is linear in s, so the fit is closed-form. Taught in 04_multi_gpu_scaling, § Amdahl's law.
+    """
+    p = np.asarray(world_sizes, dtype=float)
+    s = np.asarray(speedups, dtype=float)
+    if p.shape != s.shape or p.ndim != 1 or len(p) == 0 or (p < 1).any() or (s <= 0).any():
+        raise ValueError(f"world_sizes (>= 1) and speedups (> 0) must be 1-D of equal length, got {p.shape}, {s.shape}")
+    slope = 1.0 - 1.0 / p  # 1/S − 1/P = s · (1 − 1/P)
+    if not slope.any():
+        raise ValueError("world_sizes must include some P > 1 to fit a serial fraction")
+    fraction = float(np.dot(slope, 1.0 / s - 1.0 / p) / np.dot(slope, slope))
+    return min(1.0, max(0.0, fraction))
+
+
+def _token_loss_sum(model: torch.nn.Module, segments: torch.Tensor) -> torch.Tensor:
+    """Summed next-token NLL (nats) over a (m, k) batch of segments."""
+    logits = model(input_ids=segments).logits[:, :-1]  # (m, k−1, V)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), segments[:, 1:].reshape(-1), reduction="sum")
+
+
+def single_process_gradient(model: torch.nn.Module, segments: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Gradient of the mean next-token loss over all segments, in one process (the reference for DDP).
+
+    Taught in 04_multi_gpu_scaling, § Data parallel training.
+    """
+    model.zero_grad()
+    (_token_loss_sum(model, segments) / (segments.shape[0] * (segments.shape[1] - 1))).backward()
+    return {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+def ddp_gradient_worker(rank: int, world_size: int, model: torch.nn.Module,
+                        segments: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Worker: one DDP backward on this rank's share of the segments; returns the synchronised gradient.
+
+    DDP averages gradients over ranks, so each rank scales its summed loss by P / (all tokens): the
+    average is then the gradient of the global mean even when shares are uneven.
+    Taught in 04_multi_gpu_scaling, § Data parallel training.
+    """
+    device = rank_device()
+    ddp = torch.nn.parallel.DistributedDataParallel(model.to(device), device_ids=[device] if device.type == "cuda" else None)
+    start, end = segment_shares(segments.shape[0], world_size)[rank]
+    all_tokens = segments.shape[0] * (segments.shape[1] - 1)
+    loss = _token_loss_sum(ddp, segments[start:end].to(device)) * world_size / all_tokens
+    loss.backward()
+    return {name: p.grad.detach().cpu() for name, p in ddp.module.named_parameters() if p.grad is not None}
+
+
+@dataclass
+class ScalingPoint:
+    """One world size's measurements: segment-processing time, collective costs and correctness checks."""
+
+    world_size: int
+    seconds: float  # slowest rank, barrier to barrier, for all segments
+    segments: int
+    collectives: dict[str, dict[int, float]] = field(default_factory=dict)
+    ring_max_error: float | None = None
+    ring_blocks: list[int] = field(default_factory=list)
+    matmul_flops: float = 0.0  # one rank's fp32 matmul rate with its threads, for the cost model
+
+    @property
+    def throughput(self) -> float:
+        return self.segments / self.seconds
+
+
+def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: torch.Tensor, repeat: int = 2,
+                  ring_n: int = 67, collective_sizes: tuple[int, ...] = (1 << 10, 1 << 14, 1 << 18, 1 << 21)) -> ScalingPoint:
+    """Worker: time this rank's share of a segment forward pass, then (P > 1) collectives and a causal ring check.
+
+    One launch per world size measures everything, because each launch costs seconds of process start.
+    Taught in 04_multi_gpu_scaling, § Measured scaling.
+    """
+    device = rank_device()
+    model = model.to(device)
+    start, end = segment_shares(segments.shape[0], world_size)[rank]
+    mine = segments[start:end].to(device)
+    with torch.no_grad():
+        model(input_ids=mine[:1])  # warm-up: first-call allocations are not part of the work
+        times = []
+        for _ in range(repeat):
+            dist.barrier()
+            began = time.perf_counter()
+            model(input_ids=mine)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            elapsed = torch.tensor([time.perf_counter() - began], dtype=torch.float64, device=device)
+            dist.all_reduce(elapsed, op=dist.ReduceOp.MAX)  # the step ends when the slowest rank ends
+            times.append(float(elapsed.item()))
+    point = ScalingPoint(world_size, min(times), segments.shape[0])
+    a, b = torch.randn(512, 512, device=device), torch.randn(512, 512, device=device)
+    began = time.perf_counter()
+    for _ in range(4):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    point.matmul_flops = 4 * 2 * 512**3 / (time.perf_counter() - began)
+    if world_size > 1:
+        point.collectives = collective_costs(rank, world_size, collective_sizes)
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = torch.randn(3, 1, 2, ring_n, 16, generator=generator).unbind(0)  # same on every rank
+    sizes = [len(r) for r in torch.tensor_split(torch.arange(ring_n), world_size)]
+    lo = sum(sizes[:rank])
+    out, stats = ring_attention_shard(*(t[:, :, lo:lo + sizes[rank]].to(device) for t in (q, k, v)), sizes, causal=True)
+    reference = F.scaled_dot_product_attention(q, k, v, is_causal=True)[:, :, lo:lo + sizes[rank]]
+    error = torch.tensor([(out.cpu() - reference).abs().max().item()], dtype=torch.float64, device=device)
+    dist.all_reduce(error, op=dist.ReduceOp.MAX)
+    blocks = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(world_size)]
+    dist.all_gather(blocks, torch.tensor([stats.blocks_computed], device=device))
+    point.ring_max_error, point.ring_blocks = float(error.item()), [int(b.item()) for b in blocks]
+    return point
+
+
+def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes=(1, 2, 4), threads: int | None = 1,
+                    repeat: int = 2, timeout: float = 300.0) -> list[ScalingPoint]:
+    """One `scaling_probe` launch per world size; `threads=1` so P = 1 really uses one core.
+
+    Taught in 04_multi_gpu_scaling, § Measured scaling.
+    """
+    if not isinstance(segments, torch.Tensor) or segments.dim() != 2:
+        raise ValueError(f"segments must be a (m, k) tensor of token ids, got {getattr(segments, 'shape', segments)!r}")
+    for p in world_sizes:
+        if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= segments.shape[0]:
+            raise ValueError(f"world_sizes must be ints in [1, m={segments.shape[0]}], got {p!r}")
+    return [run_distributed(scaling_probe, p, model, segments, repeat, threads=threads, timeout=timeout)[0]
+            for p in world_sizes]
+
+
+# --- a cost model for real clusters ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Link:
+    """A link between devices: bandwidth per direction (bytes/s) and per-message latency α (s)."""
+
+    name: str
+    bandwidth: float
+    latency: float
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device: its memory (bytes) and the FLOP rate it sustains on this work (FLOP/s)."""
+
+    name: str
+    memory_bytes: float
+    flops: float
+
+
+# Vendor figures, per direction: PCI-SIG PCIe 4.0 (16 GT/s x16, about 32 GB/s); NVIDIA H100 SXM
+# datasheet NVLink 4 (900 GB/s total = 450 GB/s each way); NVIDIA ConnectX-7 InfiniBand NDR (400 Gb/s).
+LINK_PRESETS: dict[str, Link] = {
+    "PCIe 4.0 x16": Link("PCIe 4.0 x16", 32e9, 10e-6),
+    "NVLink 4 (H100)": Link("NVLink 4 (H100)", 450e9, 5e-6),
+    "InfiniBand NDR": Link("InfiniBand NDR 400 Gb/s", 50e9, 5e-6),
+}
+# NVIDIA datasheets: H100 SXM 989 TFLOP/s dense bf16, A100 312 TFLOP/s; 40 % of peak is a typical achieved rate.
+DEVICE_PRESETS: dict[str, Device] = {
+    "H100 80GB": Device("H100 SXM 80 GB", 80e9, 0.4 * 989e12),
+    "A100 80GB": Device("A100 80 GB", 80e9, 0.4 * 312e12),
+}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One step of a transformer: N parameters, L layers, d_model, batch sequences of n tokens."""
+
+    params: float
+    layers: int
+    d_model: int
+    n: int
+    batch: int = 1
+    kv_dim: int | None = None  # width of K (= of V) per token and layer; d_model without GQA
+    training: bool = True
+    causal: bool = True
+    bytes_per_value: int = 2
+    sharded: bool = True  # weights, grads and optimizer state split over the P devices (FSDP / ZeRO-3)
+
+    def flops(self, sequences: float) -> tuple[float, float]:
+        """(dense, attention) FLOPs for `sequences` sequences: 2N per token, 4·L·d·n² per sequence (×3 to train)."""
+        factor = 3 if self.training else 1
+        attention = factor * 4 * self.layers * self.d_model * self.n**2 * sequences * (0.5 if self.causal else 1.0)
+        return factor * 2 * self.params * self.n * sequences, attention
+
+    def memory_bytes(self, tokens: float, world_size: int = 1) -> float:
+        """Weights (+ grads and Adam state when training: 16 bytes/param, / P if sharded) plus activations for `tokens`."""
+        state = (16 if self.training else self.bytes_per_value) * self.params / (world_size if self.sharded else 1)
+        # Activations per token and layer: 34·d bytes to train (Korthikanti et al. 2022, flash attention),
+        # the K/V pair when only running forward.
+        per_token = 34 * self.d_model if self.training else 2 * (self.kv_dim or self.d_model) * self.bytes_per_value
+        return state + per_token * self.layers * tokens
+
+
+@dataclass(frozen=True)
+class StepPrediction:
+    """The cost model's answer for one strategy and world size."""
+
+    strategy: str
+    world_size: int
+    compute_s: float
+    comm_s: float
+    memory_bytes: float
+    fits: bool
+    efficiency: float
+
+    @property
+    def step_s(self) -> float:
+        return self.compute_s + self.comm_s
+
+
+def _state_sync_s(work: Workload, p: int, link: Link) -> float:
+    """Gradient all-reduce (2 ring passes), or with sharding all-gather weights twice + reduce-scatter grads (3)."""
+    if p == 1 or not work.training:
+        return 0.0
+    passes = 3 if work.sharded else 2
+    return passes * ((p - 1) / p * work.params * work.bytes_per_value / link.bandwidth + (p - 1) * link.latency)
+
+
+def predict_step(work: Workload, world_size: int, device: Device, link: Link, strategy: str = "data") -> StepPrediction:
+    """Predict step time, memory per device and efficiency of data or sequence (ring) parallelism.
+
+    data: each device runs ⌈batch/P⌉ whole sequences, then gradients are synchronised (outputs
+    all-gathered for inference). sequence: each device holds n/P tokens of every sequence; K/V blocks
+    travel the ring (P − 1 steps per layer, three passes to train) overlapped with attention compute;
+    the causal slowest rank does 2P/(P + 1) times the average attention work.
+    Taught in 04_multi_gpu_scaling, § A cost model for real clusters.
+    """
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+    if strategy not in ("data", "sequence"):
+        raise ValueError(f"strategy must be 'data' or 'sequence', got {strategy!r}")
+    p = world_size
+    ideal = sum(work.flops(work.batch)) / device.flops
+    grads = _state_sync_s(work, p, link)
+    if strategy == "data":
+        sequences = -(-work.batch // p)
+        compute = sum(work.flops(sequences)) / device.flops
+        outputs = work.batch * work.n * work.d_model * work.bytes_per_value
+        comm = grads if work.training else (0.0 if p == 1 else (p - 1) / p * outputs / link.bandwidth + (p - 1) * link.latency)
+        memory = work.memory_bytes(sequences * work.n, p)
+    else:
+        dense, attention = work.flops(work.batch)
+        imbalance = 2 * p / (p + 1) if work.causal else 1.0
+        attention_s = attention / p * imbalance / device.flops
+        compute = dense / p / device.flops + attention_s
+        kv_bytes = 2 * work.batch * (work.n / p) * (work.kv_dim or work.d_model) * work.bytes_per_value
+        passes = 3 if work.training else 1
+        ring = passes * work.layers * (p - 1) * (kv_bytes / link.bandwidth + link.latency)
+        comm = grads + max(0.0, ring - attention_s)  # only the part the attention compute cannot hide
+        memory = work.memory_bytes(work.batch * work.n / p, p)
+    return StepPrediction(strategy, p, compute, comm, memory, memory <= device.memory_bytes,
+                          ideal / (p * (compute + comm)))

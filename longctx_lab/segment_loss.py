@@ -1,2 +1,407 @@
-"""Placeholder: filled in by its chapter."""
-__all__: list[str] = []
+"""Chapter 2: the segment loss L(θ) = Σᵢ Lᵢ(θ, xᵢ) of a causal LM, scored four ways.
+
+Lᵢ is the summed negative log-likelihood (nats) of the tokens scored in segment i. The modes differ
+only in what context each scored token sees: everything before it (`full`, and `recurrent`, which
+gets there segment by segment through a carried KV cache), its own segment (`disjoint`), or a window
+of k tokens sliding by `stride` (`sliding`).
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import re
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .chunking import ChunkPlan
+
+__all__ = [
+    "MODES",
+    "SegmentGradients",
+    "SegmentLoss",
+    "forward_cost",
+    "loss_by_position",
+    "mean_of_segment_means",
+    "phrase_token_spans",
+    "segment_gradients",
+    "segment_loss",
+    "sliding_windows",
+    "token_nll",
+]
+
+MODES = ("full", "disjoint", "sliding", "recurrent")
+
+
+@dataclass(frozen=True)
+class SegmentLoss:
+    """The loss of one scoring run: per-token NLLs, the per-segment sums Lᵢ and their total L.
+
+    `per_token[t]` is the NLL (nats) of token t given the context the mode allowed, NaN where the
+    token was not scored; `spans[i]` is the token range whose NLLs `per_segment[i]` sums.
+    Taught in 02_segment_loss, § The four modes.
+    """
+
+    mode: str
+    k: int
+    stride: int | None
+    memory: int | None
+    per_token: torch.Tensor  # (n,) float64
+    per_segment: torch.Tensor  # (m,) float64
+    spans: list[tuple[int, int]]
+    passes: int
+
+    @property
+    def total(self) -> float:
+        """L = Σᵢ Lᵢ, the summed NLL in nats."""
+        return float(self.per_segment.sum())
+
+    @property
+    def n_tokens(self) -> int:
+        """How many tokens were scored."""
+        return int((~self.per_token.isnan()).sum())
+
+    @property
+    def mean(self) -> float:
+        """Token-weighted mean NLL: total / n_tokens."""
+        return self.total / self.n_tokens
+
+    @property
+    def ppl(self) -> float:
+        """Perplexity exp(mean)."""
+        return math.exp(self.mean)
+
+    @property
+    def m(self) -> int:
+        """Number of segments (sliding: windows)."""
+        return len(self.spans)
+
+
+def _as_ids(input_ids) -> torch.Tensor:
+    """Validate token ids (1-D or (1, n), list or tensor) and return them as a 1-D LongTensor."""
+    if isinstance(input_ids, (list, tuple)):
+        if not all(isinstance(t, int) and not isinstance(t, bool) for t in input_ids):
+            raise TypeError("input_ids as a list must hold ints (token ids)")
+        input_ids = torch.tensor(input_ids, dtype=torch.long)
+    if not isinstance(input_ids, torch.Tensor):
+        raise TypeError(f"input_ids must be a 1-D tensor or list of token ids, got {type(input_ids).__name__}")
+    if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
+        raise TypeError(f"input_ids must hold integer token ids, got dtype {input_ids.dtype}")
+    if input_ids.dim() == 2:
+        if input_ids.shape[0] != 1:
+            raise ValueError(f"input_ids must be 1-D or (1, n); got batch of {input_ids.shape[0]} — score one sequence at a time")
+        input_ids = input_ids[0]
+    if input_ids.dim() != 1:
+        raise ValueError(f"input_ids must be 1-D or (1, n), got shape {tuple(input_ids.shape)}")
+    if input_ids.numel() < 2:
+        raise ValueError(f"input_ids must hold at least 2 tokens (one to condition on, one to score), got {input_ids.numel()}")
+    return input_ids.long()
+
+
+def _check_model(model) -> tuple[torch.device, int | None]:
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        raise TypeError(f"model must be a transformers causal LM (nn.Module with .config), got {type(model).__name__}")
+    return next(model.parameters()).device, getattr(model.config, "max_position_embeddings", None)
+
+
+def _check_length(name: str, length: int, max_positions: int | None, why: str) -> None:
+    if max_positions is not None and length > max_positions:
+        raise ValueError(f"{name}={length} exceeds the model's max_position_embeddings={max_positions} ({why})")
+
+
+def _nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """NLL (nats, float32) of each target under the logits at the same position: (B, T, V), (B, T) -> (B, T)."""
+    flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="none")
+    return flat.view(targets.shape)
+
+
+def token_nll(model, input_ids) -> torch.Tensor:
+    """NLL (nats) of tokens 1..n−1, each given all tokens before it, in one forward pass: shape (n − 1,).
+
+    Taught in 02_segment_loss, § What Lᵢ is.
+    """
+    device, max_positions = _check_model(model)
+    ids = _as_ids(input_ids)
+    _check_length("len(input_ids)", ids.numel(), max_positions, "one pass must fit the positions")
+    with torch.no_grad():
+        logits = model(input_ids=ids[None].to(device)).logits  # (1, n, V)
+        return _nll(logits[:, :-1], ids[None, 1:].to(device))[0].cpu()
+
+
+def sliding_windows(n: int, k: int, stride: int) -> list[tuple[int, int, int]]:
+    """Windows of the transformers "Perplexity of fixed-length models" loop: (begin, end, first scored token).
+
+    Each token is scored once: window j scores [max(prev_end, begin + 1), end), the rest is context.
+    Taught in 02_segment_loss, § The four modes.
+    """
+    for name, value in (("n", n), ("k", k), ("stride", stride)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if k < 2:
+        raise ValueError(f"k must be >= 2 (a window of k scores k - 1 tokens), got {k}")
+    if not 1 <= stride <= k:
+        raise ValueError(f"stride must be in [1, k] = [1, {k}], got {stride}")
+    if n < 2:
+        raise ValueError(f"n must be >= 2, got {n}")
+    windows, prev_end = [], 0
+    for begin in range(0, n, stride):
+        end = min(begin + k, n)
+        windows.append((begin, end, max(prev_end, begin + 1)))
+        prev_end = end
+        if end == n:
+            break
+    return windows
+
+
+def _windows_nll(model, ids: torch.Tensor, windows: list[tuple[int, int]], device) -> tuple[torch.Tensor, torch.Tensor]:
+    """NLL of every token inside its window, all windows in ONE padded batch: (W, k_max) and where it is valid."""
+    width = max(end - begin for begin, end in windows)
+    batch = torch.zeros(len(windows), width, dtype=torch.long)  # (W, k)
+    mask = torch.zeros(len(windows), width, dtype=torch.long)
+    for w, (begin, end) in enumerate(windows):
+        batch[w, : end - begin] = ids[begin:end]
+        mask[w, : end - begin] = 1
+    batch, mask = batch.to(device), mask.to(device)
+    logits = model(input_ids=batch, attention_mask=mask).logits  # (W, k, V)
+    nll = torch.cat([torch.zeros(len(windows), 1, device=device), _nll(logits[:, :-1], batch[:, 1:])], dim=1)
+    valid = mask.bool()
+    valid[:, 0] = False  # a window's first token has no context inside it; padding is never scored
+    return nll, valid
+
+
+def _cache_keyword(model) -> str:
+    params = inspect.signature(model.forward).parameters
+    for name in ("cache", "past_key_values"):
+        if name in params:
+            return name
+    raise TypeError(f"{type(model).__name__}.forward takes neither `cache` nor `past_key_values`; recurrent mode needs a KV cache")
+
+
+def _new_cache(model):
+    from transformers import DynamicCache
+
+    try:
+        return DynamicCache(config=model.config)
+    except TypeError:  # older transformers: no config argument
+        return DynamicCache()
+
+
+def _keep_last(cache, memory: int) -> None:
+    """Drop all but the last `memory` positions from every layer of a DynamicCache, in place."""
+    for layer in cache.layers:
+        if getattr(layer, "is_initialized", True) and layer.keys is not None and layer.keys.numel():
+            layer.keys = layer.keys[..., -memory:, :]  # (B, H_kv, memory, d_head)
+            layer.values = layer.values[..., -memory:, :]
+
+
+def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device) -> torch.Tensor:
+    """Per-token NLL (n,) scoring segments of k in order with the earlier keys/values carried as memory.
+
+    Position ids stay absolute (segment i starts at i·k) even when the memory is cropped: the cached
+    keys were rotated by RoPE at their own absolute positions, so only absolute query positions keep
+    every query–key distance what it is in the full pass.
+    """
+    keyword, cache = _cache_keyword(model), _new_cache(model)
+    per_token = torch.full((ids.numel(),), float("nan"))
+    previous_last_logits = None  # (1, V): the prediction for the next segment's first token
+    for start, end in ChunkPlan(ids.numel(), k).spans:
+        if memory == 0:
+            cache = _new_cache(model)
+        segment = ids[None, start:end].to(device)  # (1, len)
+        positions = torch.arange(start, end, device=device)[None]
+        logits = model(input_ids=segment, position_ids=positions, use_cache=True, **{keyword: cache}).logits
+        if previous_last_logits is not None:
+            per_token[start] = _nll(previous_last_logits[:, None], segment[:, :1])[0, 0].cpu()
+        per_token[start + 1 : end] = _nll(logits[:, :-1], segment[:, 1:])[0].cpu()
+        previous_last_logits = logits[:, -1]
+        if memory:
+            _keep_last(cache, memory)
+    return per_token
+
+
+def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int | None = None,
+                 memory: int | None = None) -> SegmentLoss:
+    """Score `input_ids` in segments of k tokens under `mode` and return L = Σᵢ Lᵢ with its parts.
+
+    full: one pass; disjoint: m segments batched in one pass, no context across boundaries;
+    sliding: windows of k moved by `stride` (default k), context tokens unscored; recurrent: segments
+    in order, carrying all (or the last `memory`) earlier keys/values. Taught in 02_segment_loss, § The four modes.
+    """
+    device, max_positions = _check_model(model)
+    ids = _as_ids(input_ids)
+    n = ids.numel()
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if not isinstance(k, int) or isinstance(k, bool):
+        raise TypeError(f"k must be an int, got {type(k).__name__} {k!r}")
+    if k < 2:
+        raise ValueError(f"k must be >= 2 (a segment of k tokens scores k - 1 of them), got {k}")
+    if stride is not None and mode != "sliding":
+        raise ValueError(f"stride={stride} only applies to mode='sliding', not mode={mode!r}")
+    if memory is not None and mode != "recurrent":
+        raise ValueError(f"memory={memory} only applies to mode='recurrent', not mode={mode!r}")
+    if memory is not None and (not isinstance(memory, int) or isinstance(memory, bool) or memory < 0):
+        raise ValueError(f"memory must be an int >= 0 (tokens of earlier segments kept), got {memory!r}")
+    stride = k if mode == "sliding" and stride is None else stride
+    if mode == "full" or (mode == "recurrent" and memory is None):
+        _check_length("len(input_ids)", n, max_positions, f"mode={mode!r} attends over all n tokens")
+    elif mode == "recurrent":
+        _check_length("memory + k", memory + k, max_positions, "the attention span of one segment")
+    else:
+        _check_length("k", min(k, n), max_positions, "one window must fit the positions")
+    spans = ChunkPlan(n, k).spans
+    passes = len(spans)
+    with torch.no_grad():
+        if mode == "full":
+            per_token = torch.cat([torch.tensor([float("nan")]), token_nll(model, ids)])
+            passes = 1
+        elif mode == "recurrent":
+            per_token = _recurrent_nll(model, ids, k, memory, device)
+        else:
+            windows = sliding_windows(n, k, stride) if mode == "sliding" else [(s, e, s + 1) for s, e in spans]
+            nll, valid = _windows_nll(model, ids, [(b, e) for b, e, _ in windows], device)  # (W, k)
+            nll = nll.masked_fill(~valid, float("nan")).cpu()
+            per_token = torch.full((n,), float("nan"))
+            for w, (begin, end, first) in enumerate(windows):
+                per_token[first:end] = nll[w, first - begin : end - begin]
+            # Lᵢ covers the tokens window i adds beyond the previous one (its first token is context).
+            spans = [(windows[w - 1][1] if w else 0, end) for w, (_, end, _) in enumerate(windows)]
+            passes = len(windows)
+    per_token = per_token.double()
+    per_segment = torch.stack([per_token[s:e].nansum() for s, e in spans])
+    return SegmentLoss(mode, k, stride, memory, per_token, per_segment, spans, passes)
+
+
+def loss_by_position(result: SegmentLoss, k: int | None = None) -> torch.Tensor:
+    """Mean NLL at each offset 0..k−1 inside a segment of k (default the result's k), NaN where nothing was scored.
+
+    Taught in 02_segment_loss, § Loss by position inside a segment.
+    """
+    if not isinstance(result, SegmentLoss):
+        raise TypeError(f"result must be a SegmentLoss, got {type(result).__name__}")
+    k = result.k if k is None else k
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    n = result.per_token.numel()
+    padded = torch.full((math.ceil(n / k) * k,), float("nan"), dtype=torch.float64)
+    padded[:n] = result.per_token
+    grid = padded.view(-1, k)  # (m, k): row i is segment i
+    return grid.nanmean(dim=0)
+
+
+def mean_of_segment_means(result: SegmentLoss) -> float:
+    """The tempting but wrong aggregate: the plain average of each segment's own mean NLL.
+
+    Taught in 02_segment_loss, § Token-weighted mean vs mean of means.
+    """
+    if not isinstance(result, SegmentLoss):
+        raise TypeError(f"result must be a SegmentLoss, got {type(result).__name__}")
+    counts = torch.tensor([int((~result.per_token[s:e].isnan()).sum()) for s, e in result.spans])
+    kept = counts > 0
+    return float((result.per_segment[kept] / counts[kept]).mean())
+
+
+@dataclass(frozen=True)
+class SegmentGradients:
+    """Gradient of the disjoint objective Σᵢ Lᵢ and the activation bytes autograd had to keep for it.
+
+    Taught in 02_segment_loss, § The training side.
+    """
+
+    total: float
+    grads: dict[str, torch.Tensor]
+    saved_bytes: int  # peak bytes of activations saved for backward at once
+    backward_passes: int
+
+
+class _SavedBytes:
+    """Counts the bytes of distinct non-parameter tensors autograd saves for backward."""
+
+    def __init__(self, model) -> None:
+        self.skip = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        self.seen: set[int] = set()
+        self.bytes = 0
+
+    def pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in self.skip and storage.data_ptr() not in self.seen:
+            self.seen.add(storage.data_ptr())
+            self.bytes += storage.nbytes()
+        return tensor
+
+
+def segment_gradients(model, input_ids, k: int, accumulate: bool = True) -> SegmentGradients:
+    """∇θ of L = Σᵢ Lᵢ over disjoint segments of k: one batched backward, or accumulated one segment at a time.
+
+    Both give the same gradient (L is a sum); accumulating keeps only one segment's activations alive.
+    Taught in 02_segment_loss, § The training side.
+    """
+    device, max_positions = _check_model(model)
+    ids = _as_ids(input_ids)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
+        raise ValueError(f"k must be an int >= 2, got {k!r}")
+    _check_length("k", min(k, ids.numel()), max_positions, "one segment must fit the positions")
+    spans = ChunkPlan(ids.numel(), k).spans
+    groups = [[span] for span in spans] if accumulate else [spans]
+    model.zero_grad(set_to_none=True)
+    total, peak = 0.0, 0
+    with torch.enable_grad():
+        for group in groups:
+            meter = _SavedBytes(model)
+            with torch.autograd.graph.saved_tensors_hooks(meter.pack, lambda tensor: tensor):
+                nll, valid = _windows_nll(model, ids, group, device)
+                loss = nll[valid].sum()  # this group's share of Σᵢ Lᵢ
+            loss.backward()  # .grad accumulates across groups
+            total += float(loss.detach())
+            peak = max(peak, meter.bytes)
+    grads = {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    return SegmentGradients(total, grads, peak, len(groups))
+
+
+def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list[tuple[int, int]]:
+    """Token ranges [start, end) of every mention of `phrase` in `text` that lies inside its first n_tokens tokens.
+
+    Taught in 02_segment_loss, § Facts that recur far apart.
+    """
+    if not isinstance(phrase, str) or not phrase:
+        raise ValueError(f"phrase must be a non-empty str, got {phrase!r}")
+    offsets = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)["offset_mapping"][:n_tokens]
+    spans = []
+    for match in re.finditer(re.escape(phrase), text):
+        inside = [t for t, (start, end) in enumerate(offsets) if start < match.end() and end > match.start()]
+        if inside:
+            spans.append((inside[0], inside[-1] + 1))
+    return spans
+
+
+def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
+    """Wall time (s) of fn() and the peak bytes of tensor memory it allocated on `device`.
+
+    CPU: replays torch.profiler's allocation/free events; CUDA: torch.cuda.max_memory_allocated.
+    Taught in 02_segment_loss, § The cost side.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        start = time.perf_counter()
+        with torch.no_grad():
+            fn()
+        torch.cuda.synchronize(device)
+        return time.perf_counter() - start, torch.cuda.max_memory_allocated(device) - base
+    from torch.profiler import ProfilerActivity, profile
+
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
+        fn()
+    seconds = time.perf_counter() - start
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
+    current = peak = 0
+    for _, nbytes in events:  # allocations are positive, frees negative
+        current += nbytes
+        peak = max(peak, current)
+    return seconds, peak
