@@ -187,7 +187,7 @@ def stitch(chunks, overlap: int = 0, mask=None):
 
     `chunks` is what `split_sequence` returned (a list of lists/strs/tensors/arrays) or what
     `chunk_ids` returned: the `(chunks, mask)` pair, or the (m, k) tensor with `mask=` given.
-    Taught in 01_chunking, § Lossless round trip.
+    Taught in 01_chunking, § A batch without copies.
     """
     overlap = _as_int("overlap", overlap, 0)
     if isinstance(chunks, tuple) and len(chunks) == 2 and isinstance(chunks[0], torch.Tensor) and chunks[0].ndim == 2:
@@ -310,8 +310,8 @@ def sentence_token_spans(text: str, tokenizer, sentence_spans: Sequence[tuple[in
     """The text's content token ids, their character offsets, and each sentence's [start, end) token range.
 
     Sentences come from `longctx_lab.data.split_sentences` unless `sentence_spans` (character spans)
-    are given; a token belongs to the last sentence starting at or before it, so every token lands in
-    exactly one sentence. Taught in 01_chunking, § Sentence-aware chunking.
+    are given; a token belongs to the last sentence starting at or before its last character, so every
+    token lands in exactly one sentence. Taught in 01_chunking, § Sentence-aware chunking.
     """
     _check_text(text, tokenizer)
     if sentence_spans is None:
@@ -323,7 +323,9 @@ def sentence_token_spans(text: str, tokenizer, sentence_spans: Sequence[tuple[in
     ids, offsets = list(encoding["input_ids"]), list(encoding["offset_mapping"])
     if not ids:
         raise ValueError("text produced no tokens (only characters the tokenizer drops); nothing to chunk")
-    owner = [max(bisect.bisect_right(starts, begin) - 1, 0) for begin, _ in offsets]
+    # A token belongs to the sentence holding its last character: byte-level BPE tokens such as " The"
+    # start on the space before a sentence, but their word is in it.
+    owner = [max(bisect.bisect_right(starts, max(begin, end - 1)) - 1, 0) for begin, end in offsets]
     spans, begin = [], 0
     for i in range(1, len(ids) + 1):
         if i == len(ids) or owner[i] != owner[begin]:

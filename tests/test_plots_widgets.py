@@ -16,17 +16,28 @@ def test_segment_colors_are_distinct_for_neighbours():
         segment_colors(0)
 
 
-def test_token_strip_draws_every_span_and_hatches_overlaps():
+def test_token_strip_colours_spans_and_hatches_overlaps():
     plan = ChunkPlan(100, 30, 10)
     fig = token_strip(100, plan.spans, rows=2)
-    patches = fig.axes[0].patches
-    hatched = [p for p in patches if p.get_hatch()]
-    assert len(hatched) >= plan.m - 1  # each overlap run is hatched (split across rows adds more)
-    assert figure_fingerprint(fig) != figure_fingerprint(token_strip(100, ChunkPlan(100, 30, 0).spans, rows=2))
+    ax = fig.axes[0]
+    image = ax.images[0].get_array()  # (rows*5, per_row, RGBA): 4 pixel rows per token row + a gap
+    colors = segment_colors(plan.m)
+    np.testing.assert_allclose(image[0, 0], colors[0])  # token 0 belongs to chunk 0
+    np.testing.assert_allclose(image[0, 25], colors[1])  # in chunks 0 and 1: the later one's colour
+    np.testing.assert_allclose(image[0, 35], colors[1])
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 1 and len(hatched[0].get_path().vertices) == 5 * 4  # 4 overlap runs, one path
+    no_overlap = token_strip(100, ChunkPlan(100, 30, 0).spans, rows=2)
+    assert not no_overlap.axes[0].patches
+    assert figure_fingerprint(fig) != figure_fingerprint(no_overlap)
+    gaps = token_strip(10, [(0, 4), (6, 10)]).axes[0].images[0].get_array()
+    np.testing.assert_allclose(gaps[0, 5][:3], [0.83, 0.83, 0.83])  # tokens in no span are grey
     with pytest.raises(ValueError, match="span"):
         token_strip(10, [(0, 11)])
     with pytest.raises(ValueError, match="n must"):
         token_strip(0, [])
+    with pytest.raises(ValueError, match="rows"):
+        token_strip(5, [(0, 5)], rows=6)
 
 
 def test_heatmap_grid_shapes_and_errors():

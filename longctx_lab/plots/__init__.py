@@ -11,7 +11,8 @@ from typing import Sequence
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 
 __all__ = ["attention_heatmap_grid", "figure_fingerprint", "segment_colors", "token_strip"]
 
@@ -31,52 +32,65 @@ def token_strip(
     title: str | None = None,
     rows: int = 1,
 ) -> Figure:
-    """Draw n tokens as a strip (wrapped into `rows` rows), each chunk span coloured, overlaps hatched.
+    """Draw n tokens as a strip (wrapped into `rows` rows), coloured by the last span holding each token.
 
+    Tokens in two spans (overlaps) are hatched, tokens in none are grey. Drawn as one image plus one
+    hatched compound path, so thousands of spans still redraw in milliseconds.
     Taught in 01_chunking, § Seeing the chunks.
     """
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if not isinstance(rows, int) or rows < 1:
-        raise ValueError(f"rows must be an int >= 1, got {rows!r}")
+    if not isinstance(rows, int) or not 1 <= rows <= n:
+        raise ValueError(f"rows must be an int in [1, n={n}], got {rows!r}")
     for start, end in spans:
         if not 0 <= start < end <= n:
             raise ValueError(f"span ({start}, {end}) is not inside [0, n={n})")
     per_row = math.ceil(n / rows)
+    owner = np.full(n, -1)  # (n,) index of the last span holding each token, -1 for none
+    for i, (start, end) in enumerate(spans):
+        owner[start:end] = i
+    coverage = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(coverage, [s for s, _ in spans], 1)
+    np.add.at(coverage, [e for _, e in spans], -1)
+    coverage = np.cumsum(coverage)[:n]  # (n,) how many spans hold each token
+
+    palette = np.array(segment_colors(min(max(len(spans), 1), 20)))  # neighbours always differ
+    pixels = np.ones((rows * per_row, 4))  # (rows·per_row, RGBA), white past the last token
+    pixels[:n] = np.where((owner >= 0)[:, None], palette[owner % len(palette)], (0.83, 0.83, 0.83, 1.0))
+    pixels = pixels.reshape(rows, per_row, 4)
+    gap = np.ones((rows, 1, per_row, 4))  # a white line between wrapped rows
+    image = np.concatenate([np.repeat(pixels[:, None], 4, axis=1), gap], axis=1).reshape(rows * 5, per_row, 4)
+
     if ax is None:
-        fig = Figure(figsize=(10, 0.45 * rows + 0.7), layout="constrained")
+        fig = Figure(figsize=(9, 0.4 * rows + 0.8), layout="constrained")
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    colors = segment_colors(max(len(spans), 1))
-    coverage = np.zeros(n, dtype=np.int32)
-    for start, end in spans:
-        coverage[start:end] += 1
-
-    def bar(start: int, end: int, **style) -> None:
-        # Split a token range across wrapped rows; row 0 is drawn at the top.
-        while start < end:
-            row, col = divmod(start, per_row)
-            width = min(end, (row + 1) * per_row) - start
-            ax.add_patch(Rectangle((col, rows - 1 - row), width, 0.8, **style))
-            start += width
-
-    for i, (start, end) in enumerate(spans):
-        bar(start, end, facecolor=colors[i], edgecolor="none")
+    ax.imshow(image, extent=(0, per_row, 0, rows), aspect="auto", interpolation="nearest")
+    boxes = []
     shared = np.flatnonzero(coverage > 1)
-    if shared.size:  # runs of tokens that belong to two chunks
+    if shared.size:
         breaks = np.flatnonzero(np.diff(shared) > 1)
-        for run_start, run_end in zip(np.r_[shared[0], shared[breaks + 1]], np.r_[shared[breaks], shared[-1]] + 1):
-            bar(int(run_start), int(run_end), facecolor="none", edgecolor="black", hatch="////", linewidth=0)
-    missing = np.flatnonzero(coverage == 0)
-    for token in missing:
-        bar(int(token), int(token) + 1, facecolor="lightgray", edgecolor="none")
+        for start, end in zip(np.r_[shared[0], shared[breaks + 1]], np.r_[shared[breaks], shared[-1]] + 1):
+            start, end = int(start), int(end)
+            while start < end:  # split a run across wrapped rows; row 0 is drawn at the top
+                row, col = divmod(start, per_row)
+                width = min(end, (row + 1) * per_row) - start
+                boxes.append((col, rows - row - 0.8, width))
+                start += width
+    if boxes:  # one compound path: Agg hatches it in a single pass, however many runs there are
+        x, y, w = np.array(boxes, dtype=float).T
+        corners = np.stack([np.c_[x, y], np.c_[x + w, y], np.c_[x + w, y + 0.8], np.c_[x, y + 0.8], np.c_[x, y]], 1)
+        codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], len(boxes))
+        ax.add_patch(PathPatch(Path(corners.reshape(-1, 2), codes), facecolor="none", edgecolor="black",
+                               hatch="////", linewidth=0))
     ax.set_xlim(0, per_row)
     ax.set_ylim(0, rows)
     ax.set_yticks([])
-    ax.set_xlabel("token position" + (f" (wrapped every {per_row})" if rows > 1 else ""))
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("token position" + (f" (wrapped every {per_row})" if rows > 1 else ""), fontsize=8)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9)
     return fig
 
 

@@ -6,6 +6,8 @@ controls to it. Model-backed views memoise their results in a `ResultCache` so r
 """
 from __future__ import annotations
 
+import html
+import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterator
@@ -16,7 +18,14 @@ from matplotlib.figure import Figure
 
 from ..chunking import ChunkPlan
 
-__all__ = ["ChunkControls", "LivePanel", "PanelView", "ResultCache"]
+__all__ = ["ChunkControls", "LivePanel", "PanelView", "ResultCache", "figure_png"]
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """The figure rendered to PNG bytes (what a panel's Image widget shows)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 @dataclass
@@ -42,11 +51,13 @@ class LivePanel:
         self.controls = controls
         self.render = render
         self.summary = widgets.HTML()
-        self.output = widgets.Output()
+        # An Image, not an Output: Output capture depends on the front end (nbval's kernel has none and
+        # would print the figure into the cell), while an Image's PNG bytes are the same everywhere.
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self._holding = False
         rows = [widgets.HTML(f"<b>{title}</b>")] if title else []
         control_box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-        self.widget = widgets.VBox(rows + [control_box, self.summary, self.output])
+        self.widget = widgets.VBox(rows + [control_box, self.summary, self.image])
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self.view = self.refresh()
@@ -67,11 +78,9 @@ class LivePanel:
     def refresh(self) -> PanelView:
         """Render the current setting into the summary and output area."""
         self.view = self.render(**self.values())
-        self.summary.value = f"<pre style='margin:0'>{self.view.summary}</pre>"
-        self.output.clear_output(wait=True)
-        if self.view.figure is not None:
-            with self.output:
-                display(self.view.figure)
+        self.summary.value = f"<pre style='margin:0'>{html.escape(self.view.summary)}</pre>"
+        self.image.value = figure_png(self.view.figure) if self.view.figure is not None else b""
+        self.image.layout.display = None if self.view.figure is not None else "none"
         return self.view
 
     def update(self, **changes: Any) -> PanelView:

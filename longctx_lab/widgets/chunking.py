@@ -1,0 +1,72 @@
+"""The 01_chunking live panel: the kit's long document cut into m chunks of k tokens, k/m/overlap linked.
+
+The document is tokenized with MiniLM's tokenizer: MiniLM is the model whose 512-position limit makes
+chunking necessary in this chapter, and the one timed in § What chunking costs, so the strip shows
+exactly the token positions the model would be fed.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from ..chunking import ChunkPlan
+from ..plots.chunking import BYTES_FP32, chunk_strip
+from . import ChunkControls, LivePanel, PanelView
+
+__all__ = ["chunk_panel", "document_token_count", "render_chunk_view"]
+
+MINILM_CONTENT_TOKENS = 510  # 512 positions minus [CLS] and [SEP]
+
+
+def _mib(entries: int) -> str:
+    return f"{entries * BYTES_FP32 / 2**20:,.2f} MiB"
+
+
+def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4) -> PanelView:
+    """The panel's view for n tokens in chunks of k with `overlap`: strip, m, duplicates, score memory.
+
+    `m` is the linked slider's value; the plan follows from k and overlap, and m must agree with it.
+    Taught in 01_chunking, § The live panel.
+    """
+    plan = ChunkPlan(n, k, overlap)
+    if m != plan.m:
+        raise ValueError(f"m={m} does not match k={k}, overlap={overlap} for n={n}, which give m={plan.m}")
+    ratio = plan.full_scores / plan.chunked_scores
+    summary = "\n".join([
+        f"n = {plan.n} tokens, k = {plan.k}, overlap = {plan.overlap} (stride {plan.stride})  →  m = {plan.m} chunks",
+        f"tokens duplicated by overlap: {plan.duplicated} ({plan.duplicated / plan.n:.1%} extra); "
+        f"pad tokens in the last chunk: {plan.padding}",
+        f"attention scores per head, fp32: full n² = {_mib(plan.full_scores)}, "
+        f"chunked m·k² = {_mib(plan.chunked_scores)}  →  full / chunked = {ratio:,.1f}×",
+    ])
+    data = {"n": plan.n, "k": plan.k, "m": plan.m, "overlap": plan.overlap, "duplicated": plan.duplicated,
+            "padding": plan.padding, "full_bytes": BYTES_FP32 * plan.full_scores,
+            "chunked_bytes": BYTES_FP32 * plan.chunked_scores, "memory_ratio": ratio}
+    return PanelView(summary=summary, figure=chunk_strip(plan, rows=rows), data=data)
+
+
+def document_token_count(text: str | None = None, tokenizer=None) -> int:
+    """Content tokens (no special tokens) of `text` (default: the kit's long document) under `tokenizer` (default MiniLM's).
+
+    Taught in 01_chunking, § The live panel.
+    """
+    if text is None:
+        from ..data import load_text
+
+        text = load_text("long_document")
+    if tokenizer is None:
+        from ..models import load_minilm
+
+        tokenizer = load_minilm()[1]
+    return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+
+def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: int = 0, k_min: int = 16,
+                k_max: int = MINILM_CONTENT_TOKENS, rows: int = 4) -> LivePanel:
+    """A live panel with linked k, m and overlap sliders over the tokenized document.
+
+    Taught in 01_chunking, § The live panel.
+    """
+    n = document_token_count(text, tokenizer)
+    controls = ChunkControls(n, k, overlap=overlap, k_min=k_min, k_max=min(k_max, n))
+    return LivePanel(controls.as_dict(), partial(render_chunk_view, n, rows=rows),
+                     title=f"Chunking {n} tokens: move k, m or the overlap")
