@@ -1,6 +1,6 @@
 """longctx_lab: the helper package behind the longctx-lab notebooks (how LLMs cope with long inputs).
 
-Chapter modules (chunking, segment_loss, attention, scaling, compression) hold the techniques;
+Chapter modules (chunking, segment_loss, attention, scaling, compression, extension) hold the techniques;
 `models` and `data` the shared infrastructure; `widgets`, `plots` and `exercises` sit on top.
 Everything public is importable from here, e.g. `from longctx_lab import ChunkPlan, load_smollm2`.
 """
@@ -15,5 +15,6 @@ from .segment_loss import *  # noqa: E402,F401,F403
 from .attention import *  # noqa: E402,F401,F403
 from .scaling import *  # noqa: E402,F401,F403
 from .compression import *  # noqa: E402,F401,F403
+from .extension import *  # noqa: E402,F401,F403
 
 __version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""Live panels for 06_context_extension: RoPE scaling per dimension, and the cached needle heatmap."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from ..extension import ROPE_METHODS, scaled_rope_frequencies
+from ..needle import load_extension_results
+from ..plots.extension import NEEDLE_MEASURES, frequency_figure, needle_grid, needle_heatmap
+from . import LivePanel, PanelView
+
+__all__ = ["needle_heatmap_panel", "render_needle_heatmap", "render_rope_scaling", "rope_scaling_panel"]
+
+_STYLE = {"description_width": "90px"}
+
+
+def render_rope_scaling(method: str = "yarn", factor: float = 2.0, head_dim: int = 64, base: float = 100000.0,
+                        trained_positions: int = 8192) -> PanelView:
+    """Plain RoPE beside `method` with scale factor s: inverse frequencies and wavelengths per dimension pair.
+
+    Taught in 06_context_extension, § Stretching RoPE.
+    """
+    plain = scaled_rope_frequencies(head_dim, base, original_max_positions=trained_positions)
+    scaled = scaled_rope_frequencies(head_dim, base, method, 1.0 if method == "none" else factor,
+                                     original_max_positions=trained_positions,
+                                     seq_len=int(factor * trained_positions))
+    ratio = (plain.inv_freq / scaled.inv_freq).numpy()
+    untouched = int((abs(ratio - 1) < 1e-3).sum())
+    stretched = int((abs(ratio - scaled.factor) < 1e-3 * scaled.factor).sum()) if scaled.factor > 1 else 0
+    summary = (f"{method}, s={scaled.factor:g}: {untouched} of {ratio.size} pairs keep their frequency, "
+               f"{stretched} are slowed by exactly s, {ratio.size - untouched - stretched} in between; "
+               f"slowest wavelength {float(scaled.wavelengths[-1]):,.0f} tokens "
+               f"(plain {float(plain.wavelengths[-1]):,.0f}); attention factor {scaled.attention_factor:.3f}")
+    return PanelView(summary, frequency_figure([plain, scaled], trained_positions), {
+        "inv_freq": scaled.inv_freq, "wavelengths": scaled.wavelengths, "ratio": ratio,
+        "attention_factor": scaled.attention_factor, "untouched": untouched, "stretched": stretched,
+    })
+
+
+def rope_scaling_panel(method: str = "yarn", factor: float = 2.0) -> LivePanel:
+    """A panel with the method and scale factor s driving `render_rope_scaling`.
+
+    Taught in 06_context_extension, § Stretching RoPE.
+    """
+    controls = {
+        "method": widgets.Dropdown(options=list(ROPE_METHODS), value=method, description="method", style=_STYLE),
+        "factor": widgets.FloatSlider(value=factor, min=1.0, max=16.0, step=0.5, description="scale s",
+                                      style=_STYLE, continuous_update=False),
+    }
+    return LivePanel(controls, render_rope_scaling, title="RoPE scaling: frequencies per dimension pair")
+
+
+def render_needle_heatmap(method: str = "none", measure: str = "found", results: dict | None = None) -> PanelView:
+    """The cached needle grid of one method as a heatmap (no model runs: instant).
+
+    Taught in 06_context_extension, § Finding the needle.
+    """
+    results = load_extension_results() if results is None else results
+    grid, lengths, depths = needle_grid(results, method, measure)
+    found, _, _ = needle_grid(results, method, "found")
+    rank, _, _ = needle_grid(results, method, "rank")
+    summary = (f"{method}: key generated in {int(found.sum())} of {found.size} trials, "
+               f"ranked first by teacher forcing in {int((rank == 1).sum())} of {rank.size}")
+    return PanelView(summary, needle_heatmap(results, method, measure),
+                     {"grid": grid, "lengths": lengths, "depths": depths})
+
+
+def needle_heatmap_panel(results: dict | None = None) -> LivePanel:
+    """A panel choosing the scaling method and the measure of the cached needle heatmap.
+
+    Taught in 06_context_extension, § Finding the needle.
+    """
+    results = load_extension_results() if results is None else results
+    methods = list(results["needle"])
+    controls = {
+        "method": widgets.Dropdown(options=methods, value=methods[0], description="method", style=_STYLE),
+        "measure": widgets.Dropdown(options=list(NEEDLE_MEASURES), value="found", description="measure",
+                                    style=_STYLE),
+    }
+    return LivePanel(controls, lambda method, measure: render_needle_heatmap(method, measure, results),
+                     title="Needle in a haystack (cached results)")
