@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from .data import load_text
 from .distributed import *  # noqa: F401,F403
 from .distributed import __all__ as _distributed_all
 from .distributed import collective_costs, rank_device, run_distributed
@@ -24,13 +25,14 @@ from .ring_attention import ring_attention_shard
 __all__ = [
     "DEVICE_PRESETS",
     "LINK_PRESETS",
-    "Device",
-    "Link",
+    "DeviceSpec",
+    "LinkSpec",
     "ScalingPoint",
     "StepPrediction",
-    "Workload",
+    "StepWorkload",
     "amdahl_speedup",
     "ddp_gradient_worker",
+    "document_segments",
     "fit_amdahl",
     "measure_scaling",
     "parallel_processing",
@@ -55,6 +57,19 @@ def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
     for rank in range(world_size):
         bounds.append(bounds[-1] + base + (rank < extra))
     return list(zip(bounds[:-1], bounds[1:]))
+
+
+def document_segments(tokenizer, m: int, k: int = 128, name: str = "long_document") -> torch.Tensor:
+    """The kit text `name` as an (m, k) tensor of token ids, X = [x_1 … x_m] (the text repeats if too short).
+
+    Taught in 04_multi_gpu_scaling, § Measured scaling.
+    """
+    for arg, value in (("m", m), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{arg} must be an int >= 1, got {value!r}")
+    ids = tokenizer(load_text(name), add_special_tokens=False, verbose=False)["input_ids"]
+    ids = (ids * (1 + m * k // len(ids)))[:m * k]
+    return torch.tensor(ids).view(m, k)  # (m, k)
 
 
 def _as_sequences(sequences) -> list[torch.Tensor]:
@@ -188,10 +203,18 @@ class ScalingPoint:
     ring_max_error: float | None = None
     ring_blocks: list[int] = field(default_factory=list)
     matmul_flops: float = 0.0  # one rank's fp32 matmul rate with its threads, for the cost model
+    ring_seconds: float = 0.0  # causal ring attention of (1, 4, ring_n, 32), slowest rank
 
     @property
     def throughput(self) -> float:
         return self.segments / self.seconds
+
+
+def _max_over_ranks(value: float, device: torch.device) -> float:
+    """The largest of every rank's `value` (a parallel step ends when its slowest rank ends)."""
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return float(tensor.item())
 
 
 def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: torch.Tensor, repeat: int = 2,
@@ -214,11 +237,10 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
             model(input_ids=mine)
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            elapsed = torch.tensor([time.perf_counter() - began], dtype=torch.float64, device=device)
-            dist.all_reduce(elapsed, op=dist.ReduceOp.MAX)  # the step ends when the slowest rank ends
-            times.append(float(elapsed.item()))
+            times.append(_max_over_ranks(time.perf_counter() - began, device))
     point = ScalingPoint(world_size, min(times), segments.shape[0])
     a, b = torch.randn(512, 512, device=device), torch.randn(512, 512, device=device)
+    a @ b  # warm-up
     began = time.perf_counter()
     for _ in range(4):
         a @ b
@@ -228,21 +250,26 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
     if world_size > 1:
         point.collectives = collective_costs(rank, world_size, collective_sizes)
     generator = torch.Generator().manual_seed(0)
-    q, k, v = torch.randn(3, 1, 2, ring_n, 16, generator=generator).unbind(0)  # same on every rank
+    q, k, v = torch.randn(3, 1, 4, ring_n, 32, generator=generator).unbind(0)  # same on every rank
     sizes = [len(r) for r in torch.tensor_split(torch.arange(ring_n), world_size)]
     lo = sum(sizes[:rank])
-    out, stats = ring_attention_shard(*(t[:, :, lo:lo + sizes[rank]].to(device) for t in (q, k, v)), sizes, causal=True)
-    reference = F.scaled_dot_product_attention(q, k, v, is_causal=True)[:, :, lo:lo + sizes[rank]]
-    error = torch.tensor([(out.cpu() - reference).abs().max().item()], dtype=torch.float64, device=device)
-    dist.all_reduce(error, op=dist.ReduceOp.MAX)
+    local = [t[:, :, lo:lo + sizes[rank]].to(device) for t in (q, k, v)]
+    dist.barrier()
+    began = time.perf_counter()
+    out, stats = ring_attention_shard(*local, sizes, causal=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    point.ring_seconds = _max_over_ranks(time.perf_counter() - began, device)
+    reference = F.scaled_dot_product_attention(*(t.to(device) for t in (q, k, v)), is_causal=True)
+    error = _max_over_ranks((out - reference[:, :, lo:lo + sizes[rank]]).abs().max().item(), device)
     blocks = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(world_size)]
     dist.all_gather(blocks, torch.tensor([stats.blocks_computed], device=device))
-    point.ring_max_error, point.ring_blocks = float(error.item()), [int(b.item()) for b in blocks]
+    point.ring_max_error, point.ring_blocks = error, [int(b.item()) for b in blocks]
     return point
 
 
 def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes=(1, 2, 4), threads: int | None = 1,
-                    repeat: int = 2, timeout: float = 300.0) -> list[ScalingPoint]:
+                    repeat: int = 2, ring_n: int = 67, timeout: float = 300.0) -> list[ScalingPoint]:
     """One `scaling_probe` launch per world size; `threads=1` so P = 1 really uses one core.
 
     Taught in 04_multi_gpu_scaling, § Measured scaling.
@@ -252,14 +279,14 @@ def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes=
     for p in world_sizes:
         if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= segments.shape[0]:
             raise ValueError(f"world_sizes must be ints in [1, m={segments.shape[0]}], got {p!r}")
-    return [run_distributed(scaling_probe, p, model, segments, repeat, threads=threads, timeout=timeout)[0]
+    return [run_distributed(scaling_probe, p, model, segments, repeat, ring_n, threads=threads, timeout=timeout)[0]
             for p in world_sizes]
 
 
 # --- a cost model for real clusters ---------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Link:
+class LinkSpec:
     """A link between devices: bandwidth per direction (bytes/s) and per-message latency α (s)."""
 
     name: str
@@ -268,7 +295,7 @@ class Link:
 
 
 @dataclass(frozen=True)
-class Device:
+class DeviceSpec:
     """A device: its memory (bytes) and the FLOP rate it sustains on this work (FLOP/s)."""
 
     name: str
@@ -278,20 +305,20 @@ class Device:
 
 # Vendor figures, per direction: PCI-SIG PCIe 4.0 (16 GT/s x16, about 32 GB/s); NVIDIA H100 SXM
 # datasheet NVLink 4 (900 GB/s total = 450 GB/s each way); NVIDIA ConnectX-7 InfiniBand NDR (400 Gb/s).
-LINK_PRESETS: dict[str, Link] = {
-    "PCIe 4.0 x16": Link("PCIe 4.0 x16", 32e9, 10e-6),
-    "NVLink 4 (H100)": Link("NVLink 4 (H100)", 450e9, 5e-6),
-    "InfiniBand NDR": Link("InfiniBand NDR 400 Gb/s", 50e9, 5e-6),
+LINK_PRESETS: dict[str, LinkSpec] = {
+    "PCIe 4.0 x16": LinkSpec("PCIe 4.0 x16", 32e9, 10e-6),
+    "NVLink 4 (H100)": LinkSpec("NVLink 4 (H100)", 450e9, 5e-6),
+    "InfiniBand NDR": LinkSpec("InfiniBand NDR 400 Gb/s", 50e9, 5e-6),
 }
 # NVIDIA datasheets: H100 SXM 989 TFLOP/s dense bf16, A100 312 TFLOP/s; 40 % of peak is a typical achieved rate.
-DEVICE_PRESETS: dict[str, Device] = {
-    "H100 80GB": Device("H100 SXM 80 GB", 80e9, 0.4 * 989e12),
-    "A100 80GB": Device("A100 80 GB", 80e9, 0.4 * 312e12),
+DEVICE_PRESETS: dict[str, DeviceSpec] = {
+    "H100 80GB": DeviceSpec("H100 SXM 80 GB", 80e9, 0.4 * 989e12),
+    "A100 80GB": DeviceSpec("A100 80 GB", 80e9, 0.4 * 312e12),
 }
 
 
 @dataclass(frozen=True)
-class Workload:
+class StepWorkload:
     """One step of a transformer: N parameters, L layers, d_model, batch sequences of n tokens."""
 
     params: float
@@ -337,7 +364,7 @@ class StepPrediction:
         return self.compute_s + self.comm_s
 
 
-def _state_sync_s(work: Workload, p: int, link: Link) -> float:
+def _state_sync_s(work: StepWorkload, p: int, link: LinkSpec) -> float:
     """Gradient all-reduce (2 ring passes), or with sharding all-gather weights twice + reduce-scatter grads (3)."""
     if p == 1 or not work.training:
         return 0.0
@@ -345,7 +372,7 @@ def _state_sync_s(work: Workload, p: int, link: Link) -> float:
     return passes * ((p - 1) / p * work.params * work.bytes_per_value / link.bandwidth + (p - 1) * link.latency)
 
 
-def predict_step(work: Workload, world_size: int, device: Device, link: Link, strategy: str = "data") -> StepPrediction:
+def predict_step(work: StepWorkload, world_size: int, device: DeviceSpec, link: LinkSpec, strategy: str = "data") -> StepPrediction:
     """Predict step time, memory per device and efficiency of data or sequence (ring) parallelism.
 
     data: each device runs ⌈batch/P⌉ whole sequences, then gradients are synchronised (outputs

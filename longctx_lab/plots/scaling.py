@@ -1,0 +1,110 @@
+"""Chapter 4 figures: measured speedup with Amdahl's curve, collective costs, the ring schedule, the cost model."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..ring_attention import ring_schedule
+from ..scaling import StepPrediction, amdahl_speedup
+
+__all__ = ["collectives_plot", "cost_model_plot", "ring_schedule_plot", "speedup_plot"]
+
+
+def speedup_plot(world_sizes: Sequence[int], speedups: Sequence[float], serial_fraction: float | None = None,
+                 cores: int | None = None) -> Figure:
+    """Measured speedup against P, the ideal line, the fitted Amdahl curve and the oversubscribed region.
+
+    Taught in 04_multi_gpu_scaling, § Measured scaling.
+    """
+    if len(world_sizes) != len(speedups) or not world_sizes:
+        raise ValueError(f"world_sizes and speedups must be non-empty and of equal length, got "
+                         f"{len(world_sizes)} and {len(speedups)}")
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    top = max(world_sizes)
+    grid = np.linspace(1, top, 50)
+    ax.plot(grid, grid, "k--", lw=1, label="ideal (S = P)")
+    if serial_fraction is not None:
+        effective = np.minimum(grid, cores) if cores else grid
+        ax.plot(grid, [amdahl_speedup(serial_fraction, p) for p in effective], color="tab:orange",
+                label=f"Amdahl, serial fraction {serial_fraction:.2f}")
+    if cores is not None and cores < top:
+        ax.axvspan(cores, top, color="0.9", label=f"P > {cores} cores (oversubscribed)")
+    ax.plot(world_sizes, speedups, "o-", color="tab:blue", label="measured")
+    ax.set(xlabel="workers P", ylabel="speedup T1 / TP", xticks=list(world_sizes), title="Segment processing")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def collectives_plot(costs: dict[str, dict[int, float]], fits: dict[str, tuple[float, float]] | None = None,
+                     title: str = "Collectives over gloo") -> Figure:
+    """Time of each collective against message size (log-log), with its fitted α + β·bytes line.
+
+    Taught in 04_multi_gpu_scaling, § What communication costs.
+    """
+    if not costs:
+        raise ValueError("costs is empty; measure at least one collective")
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    for (name, by_size), color in zip(costs.items(), ("tab:blue", "tab:green", "tab:red")):
+        sizes = np.array(sorted(by_size))
+        ax.loglog(sizes, [by_size[s] * 1e3 for s in sizes], "o", color=color, label=name)
+        if fits and name in fits:
+            alpha, beta = fits[name]
+            line = np.geomspace(sizes[0], sizes[-1], 30)
+            ax.loglog(line, (alpha + beta * line) * 1e3, "-", color=color, lw=1,
+                      label=f"α={alpha * 1e6:.0f} µs, 1/β={1 / beta / 1e9:.2f} GB/s" if beta > 0 else f"α={alpha * 1e6:.0f} µs")
+    ax.set(xlabel="message size per rank (bytes)", ylabel="time (ms)", title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def ring_schedule_plot(world_size: int, causal: bool = False) -> Figure:
+    """Which K/V block each rank holds at each ring step; causal steps that are skipped are greyed.
+
+    Taught in 04_multi_gpu_scaling, § The causal load imbalance.
+    """
+    schedule = np.array(ring_schedule(world_size))  # (steps, ranks)
+    computed = ~(schedule > np.arange(world_size)[None, :]) if causal else np.ones_like(schedule, dtype=bool)
+    fig = Figure(figsize=(2 + 0.9 * world_size, 0.9 + 0.5 * world_size), layout="constrained")
+    ax_grid, ax_bar = fig.subplots(1, 2, width_ratios=[world_size, 2])
+    ax_grid.imshow(computed.T, cmap="Blues", vmin=-1.0, vmax=2.5, aspect="auto")
+    for step in range(world_size):
+        for rank in range(world_size):
+            ax_grid.text(step, rank, f"KV{schedule[step, rank]}", ha="center", va="center", fontsize=8,
+                         color="black" if computed[step, rank] else "0.55")
+    ax_grid.set(xlabel="ring step", ylabel="rank", xticks=range(world_size), yticks=range(world_size),
+                title=("causal" if causal else "full") + " ring attention")
+    counts = computed.sum(axis=0)
+    ax_bar.barh(range(world_size), counts, color="tab:blue")
+    ax_bar.set(xlabel="blocks computed", yticks=range(world_size), xlim=(0, world_size + 0.5))
+    ax_bar.invert_yaxis()
+    return fig
+
+
+def cost_model_plot(sweep: dict[str, list[StepPrediction]], current: int, device_memory: float) -> Figure:
+    """Predicted step time (compute + communication) and memory per device against P for each strategy.
+
+    Taught in 04_multi_gpu_scaling, § A cost model for real clusters.
+    """
+    if not sweep:
+        raise ValueError("sweep is empty; give predictions for at least one strategy")
+    fig = Figure(figsize=(8, 3), layout="constrained")
+    ax_time, ax_mem = fig.subplots(1, 2)
+    for (strategy, preds), color in zip(sweep.items(), ("tab:blue", "tab:orange")):
+        ps = [p.world_size for p in preds]
+        ax_time.plot(ps, [p.step_s for p in preds], "o-", color=color, label=f"{strategy}: step")
+        ax_time.plot(ps, [p.comm_s for p in preds], ":", color=color, label=f"{strategy}: communication")
+        ax_mem.plot(ps, [p.memory_bytes / 1e9 for p in preds], "o-", color=color, label=strategy)
+    ax_mem.axhline(device_memory / 1e9, color="red", lw=1, label="device memory")
+    for ax in (ax_time, ax_mem):
+        ax.axvline(current, color="0.6", lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("devices P")
+        ax.legend(fontsize=7)
+    ax_time.set(ylabel="seconds per step", title="step time")
+    ax_mem.set(ylabel="GB per device", title="memory per device")
+    return fig
