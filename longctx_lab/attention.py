@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -66,7 +67,9 @@ def attention_maps(model, input_ids, layers: list[int] | None = None) -> torch.T
     return torch.stack([outputs.attentions[layer][0].float().cpu() for layer in chosen])  # (L, H, T, T)
 
 
-def _distance_matrix(t: int, device=None) -> torch.Tensor:
+@lru_cache(maxsize=8)
+def _distance_matrix(t: int, device: torch.device) -> torch.Tensor:
+    # Cached: a panel asks for the same T on every redraw. Callers must not modify it.
     positions = torch.arange(t, device=device)
     return (positions[:, None] - positions[None, :]).abs()  # (T, T)
 
@@ -92,7 +95,10 @@ def distance_profile(attn: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class HeadStats:
-    """Per-head summaries of attention maps, each of shape attn.shape[:-2] (e.g. (L, H)), averaged over queries."""
+    """Per-head summaries of attention maps, each of shape attn.shape[:-2] (e.g. (L, H)), averaged over queries.
+
+    Taught in 03_attention, § Which heads look far.
+    """
 
     mean_distance: torch.Tensor  # Σ_j a_ij |i - j|, tokens
     span90: torch.Tensor  # smallest D with Σ_{|i-j| <= D} a_ij >= mass, tokens
@@ -113,11 +119,10 @@ def head_stats(attn: torch.Tensor, mass: float = 0.9) -> HeadStats:
     if not 0 < mass <= 1:
         raise ValueError(f"mass must be in (0, 1], got {mass}")
     attn = _check_attn(attn)
-    t = attn.shape[-1]
-    distance = _distance_matrix(t, attn.device).float()
-    mean_distance = (attn * distance).sum(-1)
+    profile = distance_profile(attn)  # (..., T, T): [query, distance]
+    mean_distance = (profile * torch.arange(attn.shape[-1], device=attn.device)).sum(-1)
     # A tiny slack so a row whose mass sums to 0.9 in floating point still counts as reaching it.
-    reached = distance_profile(attn).cumsum(-1) >= mass - 1e-6
+    reached = profile.cumsum(-1) >= mass - 1e-6
     span = reached.float().argmax(-1).float()
     entropy = -(attn * torch.log(attn.clamp_min(1e-30))).sum(-1)
     return HeadStats(mean_distance.mean(-1), span.mean(-1), entropy.mean(-1), attn[..., 0].mean(-1))
@@ -157,7 +162,10 @@ def layer_head_stats(model, input_ids, mass: float = 0.9) -> HeadStats:
 
 @dataclass
 class SegmentAttention:
-    """The seed's α_t and c_t for each segment t = 2 … m, beside the model's own attention on the same block."""
+    """The seed's α_t and c_t for each segment t = 2 … m, beside the model's own attention on the same block.
+
+    Taught in 03_attention, § The seed's segment attention.
+    """
 
     alpha: list[torch.Tensor]  # α_t, (k_t, k_{t-1}): segment t's tokens over segment t-1's tokens
     context: list[torch.Tensor]  # c_t = α_t · V x_{t-1}, (k_t, d_head)
