@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
+import statistics
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -23,9 +24,9 @@ from .kv_cache import *  # noqa: F401,F403
 from .kv_cache import __all__ as _kv_all
 
 __all__ = [
-    "EmbeddingScore", "cast_weights", "distill", "embedding_score", "head_importance", "linear_sparsity",
-    "load_retrieval_eval", "measure_latency", "model_size_bytes", "prune", "prune_heads", "quantize_int8",
-    "sentence_embeddings",
+    "EmbeddingScore", "VariantReport", "cast_weights", "distill", "embedding_score", "evaluate_variant",
+    "head_importance", "linear_sparsity", "load_retrieval_eval", "measure_latency", "model_size_bytes", "prune",
+    "prune_heads", "quantize_int8", "sentence_embeddings",
 ] + list(_kv_all)
 
 
@@ -60,15 +61,18 @@ def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64
     _check_model(model)
     if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
         raise TypeError("texts must be a list of str")
-    out = []
+    # Batch texts of similar length together so little compute goes to padding; restore order at the end.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = torch.empty(len(texts), model.config.hidden_size)
     for start in range(0, len(texts), batch_size):
-        enc = tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
-                        max_length=max_length, return_tensors="pt")
+        idx = order[start:start + batch_size]
+        enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+                        return_tensors="pt")
         hidden = model(**enc).last_hidden_state.float()  # (B, T, d)
         mask = enc["attention_mask"].unsqueeze(-1).float()  # (B, T, 1)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        out.append(torch.nn.functional.normalize(pooled, dim=-1))
-    return torch.cat(out)
+        out[idx] = torch.nn.functional.normalize(pooled, dim=-1)
+    return out
 
 
 @dataclass
@@ -97,6 +101,33 @@ def embedding_score(model, tokenizer, items: list[dict], reference: torch.Tensor
         raise ValueError(f"reference must have shape {tuple(emb.shape)}, got {tuple(reference.shape)}")
     cos = (emb * reference).sum(-1)
     return EmbeddingScore(top1, cos.mean().item(), cos.min().item(), emb)
+
+
+@dataclass
+class VariantReport:
+    """One compressed variant on the yardstick: bytes, accuracy, fidelity to fp32 and (optionally) latency."""
+
+    name: str
+    size_bytes: int
+    top1: float
+    fidelity_mean: float
+    fidelity_min: float
+    latency_s: float | None = None
+    embeddings: torch.Tensor | None = field(default=None, repr=False)
+
+
+def evaluate_variant(name: str, model, tokenizer, items: list[dict], reference: torch.Tensor | None = None,
+                     latency_batch: int | None = None, seq_len: int = 128) -> VariantReport:
+    """Size, top-1, fidelity to `reference` and, if latency_batch is given, forward latency of one variant.
+
+    The report keeps the embeddings (queries then passages), so the fp32 report can be the reference.
+
+    Taught in 05_compression, § Measuring.
+    """
+    score = embedding_score(model, tokenizer, items, reference)
+    latency = None if latency_batch is None else measure_latency(model, batch=latency_batch, seq_len=seq_len)
+    return VariantReport(name, model_size_bytes(model), score.top1, score.fidelity_mean, score.fidelity_min, latency,
+                         score.embeddings)
 
 
 def model_size_bytes(model) -> int:
@@ -282,12 +313,12 @@ def measure_latency(model, batch: int = 32, seq_len: int = 128, repeat: int = 3,
         start = time.perf_counter()
         model(input_ids=ids, attention_mask=mask)
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return statistics.median(times)
 
 
 def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int = 200, batch_size: int = 16,
             lr: float = 1e-4, max_length: int = 64, seed: int = 0):
-    """A student with the teacher's embeddings and `n_layers` of its layers, trained to match its sentence embeddings.
+    """A student with the teacher's (frozen) embeddings and `n_layers` of its layers, trained to match its sentence embeddings.
 
     Loss: 1 − cos between the mean-pooled, normalised student and teacher embeddings of unlabeled
     `texts` (for unit vectors the MSE is 2(1 − cos), the same objective).
@@ -308,8 +339,10 @@ def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int 
     picks = [round(i * (len(layers) - 1) / max(n_layers - 1, 1)) for i in range(n_layers)]
     student.encoder.layer = nn.ModuleList([student.encoder.layer[p] for p in picks])
     student.config.num_hidden_layers = n_layers
+    # The embedding table (half of MiniLM) is kept frozen: updating it would cost most of each step.
+    student.embeddings.requires_grad_(False)
     student.train()
-    optimizer = torch.optim.AdamW(student.parameters(), lr=lr)
+    optimizer = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=lr)
     generator = torch.Generator().manual_seed(seed)
     for _ in tqdm(range(steps), desc=f"distilling a {n_layers}-layer student"):
         batch = torch.randint(len(texts), (batch_size,), generator=generator)

@@ -378,9 +378,9 @@ def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list
 
 
 def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
-    """Wall time (s) of fn() and the peak bytes of tensor memory it allocated on `device`.
+    """Wall time (s) of a plain fn() run and the peak bytes of tensor memory fn allocates on `device`.
 
-    CPU: replays torch.profiler's allocation/free events; CUDA: torch.cuda.max_memory_allocated.
+    CPU: a second, profiled run replays torch.profiler's allocation/free events; CUDA: max_memory_allocated.
     Taught in 02_segment_loss, § The cost side.
     """
     device = torch.device(device)
@@ -388,17 +388,17 @@ def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
         torch.cuda.synchronize(device)
         base = torch.cuda.memory_allocated(device)
         torch.cuda.reset_peak_memory_stats(device)
-        start = time.perf_counter()
-        with torch.no_grad():
-            fn()
+    start = time.perf_counter()
+    with torch.no_grad():
+        fn()
+    if device.type == "cuda":
         torch.cuda.synchronize(device)
         return time.perf_counter() - start, torch.cuda.max_memory_allocated(device) - base
+    seconds = time.perf_counter() - start
     from torch.profiler import ProfilerActivity, profile
 
-    start = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
         fn()
-    seconds = time.perf_counter() - start
     events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
     current = peak = 0
     for _, nbytes in events:  # allocations are positive, frees negative
