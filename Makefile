@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8888
+VOILA_PORT ?= 8866
 # The CPU build of PyTorch, installed first so nothing pulls a multi-GB CUDA build.
 # Elsewhere, point pip at PyTorch's CPU wheel index: make setup TORCH_PIP_ARGS="--index-url <cpu index>"
 TORCH_SPEC ?= torch==2.13.0
@@ -10,7 +11,7 @@ TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.longctx-lab-installed
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup lab test test-fast bench clean-cache
+.PHONY: setup lab test test-fast bench clean-cache present screenshots
 
 setup: $(STAMP)
 
@@ -26,6 +27,14 @@ lab: setup
 	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the full URL with its token follows)"
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks \
 		$(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+present: setup
+	@echo "Presenter mode on http://127.0.0.1:$(VOILA_PORT)/ : code hidden, widgets live (NB=01_chunking opens one chapter)"
+	$(VENV)/bin/voila $(if $(NB),notebooks/$(NB).ipynb,notebooks) --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) \
+		$(if $(NO_BROWSER),--no-browser,)
+
+screenshots: setup
+	LONGCTX_LAB_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 test: setup
 	$(PY) -m pytest tests notebooks $(NBVAL)

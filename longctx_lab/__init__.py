@@ -18,3 +18,18 @@ from .compression import *  # noqa: E402,F401,F403
 from .extension import *  # noqa: E402,F401,F403
 
 __version__ = "0.1.0"
+
+
+def _show_figures_inline() -> None:
+    """Register IPython's PNG formatter for bare Figures (pyplot, which normally does it, is never imported)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "kernel"):
+        select_figure_formats(shell, {"png"})
+
+
+_show_figures_inline()

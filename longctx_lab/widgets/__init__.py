@@ -113,7 +113,7 @@ class ChunkControls:
         k_max = n if k_max is None else k_max
         if not 1 <= k_min <= k <= k_max <= n:
             raise ValueError(f"need 1 <= k_min <= k <= k_max <= n, got k_min={k_min}, k={k}, k_max={k_max}, n={n}")
-        style = {"description_width": "70px"}
+        style = {"description_width": "initial"}
         self.k = widgets.IntSlider(value=k, min=k_min, max=k_max, description="k (length)", style=style,
                                    continuous_update=False)
         self.m = widgets.IntSlider(value=plan.m, min=ChunkPlan(n, k_max).m, max=ChunkPlan(n, k_min).m,

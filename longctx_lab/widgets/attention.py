@@ -1,7 +1,6 @@
 """Chapter 3 live panels: pick a layer/head of cached attention maps; move z and R of the adaptive span mask.
 
-Also the bertviz wrappers: bertviz loads its JavaScript from a CDN, so these two functions are the one
-place an offline renderer can replace.
+Also the bertviz wrappers, drawn by `bertviz_offline` so they render without the network.
 """
 from __future__ import annotations
 
@@ -138,22 +137,22 @@ def _bertviz_input(attn: torch.Tensor, tokens: Sequence[str]) -> tuple:
 
 
 def bertviz_head_view(attn: torch.Tensor, tokens: Sequence[str], layers: Sequence[int] | None = None) -> None:
-    """bertviz's head view of maps (L, H, T, T), only `layers` embedded; needs bertviz's CDN scripts (blank offline).
+    """bertviz's head view of maps (L, H, T, T), only `layers` embedded, served offline from installed packages.
 
     Taught in 03_attention, § Looking at attention.
     """
-    from bertviz import head_view
+    from ..bertviz_offline import head_view
 
     head_view(_bertviz_input(attn, tokens), list(tokens), include_layers=None if layers is None else list(layers))
 
 
 def bertviz_model_view(attn: torch.Tensor, tokens: Sequence[str], layers: Sequence[int] | None = None,
                        heads: Sequence[int] | None = None) -> None:
-    """bertviz's model view (a thumbnail per chosen layer and head) of maps (L, H, T, T); needs its CDN scripts.
+    """bertviz's model view (a thumbnail per chosen layer and head) of maps (L, H, T, T), served offline.
 
     Taught in 03_attention, § Looking at attention.
     """
-    from bertviz import model_view
+    from ..bertviz_offline import model_view
 
     model_view(_bertviz_input(attn, tokens), list(tokens), include_layers=None if layers is None else list(layers),
                include_heads=None if heads is None else list(heads))

@@ -36,7 +36,7 @@ def cost_panel(n: int = 4096, k: int = 512) -> LivePanel:
 
     Taught in 00_start_here, § A first live panel.
     """
-    style = {"description_width": "60px"}
+    style = {"description_width": "initial"}
     controls = {
         "n": widgets.IntSlider(value=n, min=256, max=32768, step=256, description="n tokens", style=style,
                                continuous_update=False),

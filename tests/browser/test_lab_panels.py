@@ -1,0 +1,111 @@
+"""In JupyterLab, as a learner: run a chapter top to bottom, then move its panel's controls and watch it redraw.
+
+Which notebooks run in the browser (the 3-minute budget on a 2-core machine does not fit all six):
+01 (k/m sliders) and 03 (head picker, bertviz) run all cells here; 00 runs all cells in Voila
+(test_presenter.py); 00, 02, 04 and 05 are opened here and must render their stored outputs without
+an error (test_lab_stored_outputs.py). Every run fails on an error output, a cell that never ran,
+a widget that failed to display, a "Javascript Error", or a request leaving 127.0.0.1.
+"""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+pytest.importorskip("playwright.sync_api",
+                    reason="browser tests need the Python package playwright: pip install playwright")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from .conftest import NOTEBOOKS, OUTPUT  # noqa: E402
+from .jupyter import (  # noqa: E402
+    cell_outputs_json, expect_figure_changed, figure_pixels, move_slider, open_notebook, panel_with_slider, problems,
+    run_all_cells, screenshot,
+)
+
+M_CHUNKS = re.compile(r"m = (\d+) chunks")
+
+
+def _run(page, lab: str, name: str) -> dict:
+    if not (NOTEBOOKS / name).is_file():
+        pytest.skip(f"notebooks/{name} does not exist yet")
+    open_notebook(page, lab, name)
+    state = run_all_cells(page)
+    found = problems(page, state, ran=True)
+    assert not found, f"{name} in JupyterLab:\n" + "\n".join(found)
+    return state
+
+
+def _chunks(summary) -> int:
+    return int(M_CHUNKS.search(summary.inner_text()).group(1))
+
+
+def test_chunking_panel_follows_the_k_slider(page, lab):
+    _run(page, lab, "01_chunking.ipynb")
+    panel, k_slider = panel_with_slider(page, "k (length)")
+    summary = panel.locator(".widget-html-content").filter(has_text=M_CHUNKS).first
+    _, m_slider = panel_with_slider(page, "m (chunks)")
+    before_text, before_m, before_figure = summary.inner_text(), _chunks(summary), figure_pixels(panel)
+    before_m_slider = m_slider.locator(".widget-readout").inner_text()
+
+    move_slider(k_slider, "PageDown")  # a big step to shorter chunks: more of them
+
+    expect(summary).not_to_have_text(before_text, timeout=30_000)
+    assert _chunks(summary) > before_m
+    expect(m_slider.locator(".widget-readout")).not_to_have_text(before_m_slider)  # the linked m slider followed
+    assert int(m_slider.locator(".widget-readout").inner_text()) == _chunks(summary)
+    expect_figure_changed(panel, before_figure)
+    screenshot(panel, "01_chunking")
+    assert not page.outside_requests, page.outside_requests
+
+
+def test_attention_head_picker_redraws_and_bertviz_draws_offline(page, lab):
+    _run(page, lab, "03_attention.ipynb")
+    panel, head_slider = panel_with_slider(page, "head")
+    summary = panel.locator(".widget-html-content").filter(has_text=re.compile(r"head \d+")).first
+    before_text, before_figure = summary.inner_text(), figure_pixels(panel)
+    move_slider(head_slider, "ArrowLeft" if _at_max(head_slider) else "ArrowRight")
+
+    expect(summary).not_to_have_text(before_text, timeout=60_000)
+    expect_figure_changed(panel, before_figure)
+    screenshot(panel, "03_attention")
+    frames = page.locator("iframe.longctx-bertviz")
+    assert frames.count() >= 1, "03_attention shows no offline bertviz view (longctx_lab.bertviz_offline)"
+    for index in range(frames.count()):
+        drawing = page.frame_locator("iframe.longctx-bertviz").nth(index).locator("svg").first
+        expect(drawing).to_be_attached(timeout=30_000)
+    assert not page.outside_requests, page.outside_requests
+
+
+def _at_max(slider) -> bool:
+    handle = slider.locator(".noUi-handle")
+    return handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+
+
+def test_bertviz_offline_draws_first_time_and_stores_a_small_output(page, lab, served_notebooks):
+    """A scratch notebook (in the served copy only) calling the kit's head_view and model_view on tiny maps."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import torch\nfrom longctx_lab.bertviz_offline import head_view, model_view\n"
+                                  "torch.manual_seed(0)\n"
+                                  "attention = tuple(torch.rand(1, 4, 6, 6).softmax(-1) for _ in range(2))\n"
+                                  "tokens = ['[CLS]', 'the', 'cat', 'sat', 'down', '[SEP]']"),
+        nbformat.v4.new_code_cell("head_view(attention, tokens)"),
+        nbformat.v4.new_code_cell("model_view(attention, tokens)"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(notebook, served_notebooks / "bertviz_offline_check.ipynb")
+    open_notebook(page, lab, "bertviz_offline_check.ipynb")
+    state = run_all_cells(page, timeout_s=120)
+    assert not problems(page, state, ran=True)
+
+    for index in (0, 1):
+        frame = page.frame_locator("iframe.longctx-bertviz").nth(index)
+        expect(frame.locator("svg").first).to_be_attached(timeout=30_000)
+        expect(frame.locator("#bertviz-offline-status")).to_have_count(0)  # removed once the scripts ran
+    assert page.locator("iframe.longctx-bertviz").first.bounding_box()["height"] > 100  # the frame fitted its view
+    OUTPUT.mkdir(exist_ok=True)
+    page.locator("iframe.longctx-bertviz").first.screenshot(path=str(OUTPUT / "bertviz_offline_head_view.png"))
+    stored = cell_outputs_json(page)  # what saving the notebook would write
+    assert all(len(outputs) < 100_000 for outputs in stored), [len(outputs) for outputs in stored]
+    assert not any("d3js.org" in outputs or "jQuery v" in outputs for outputs in stored)
+    assert not page.outside_requests, page.outside_requests
