@@ -19,6 +19,7 @@ def main(selected: list[str]) -> int:
         print(f"running {path.name} ...", flush=True)
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # worker processes unpickle its functions by module name
         try:
             spec.loader.exec_module(module)
             rows.extend(module.run())

@@ -25,9 +25,11 @@ def render_cost_view(n: int, k: int, heads: int = 9) -> PanelView:
                f"chunked m·k² = {chunked / 2**20:,.1f} MiB  (ratio {full / chunked:,.1f}×)")
     fig = Figure(figsize=(5.5, 1.8), layout="constrained")
     ax = fig.add_subplot()
-    ax.barh(["chunked m·k²", "full n²"], [chunked / 2**20, full / 2**20], color=["#4c9f70", "#c44e52"])
-    ax.set_xscale("log")
-    ax.set_xlabel("MiB (log scale)")
+    values = [chunked / 2**20, full / 2**20]
+    bars = ax.barh(["chunked m·k²", "full n²"], values, color=["#4c9f70", "#c44e52"])
+    ax.bar_label(bars, labels=[f"{v:,.1f} MiB" for v in values], padding=3, fontsize=8)
+    ax.set_xlim(0, values[1] * 1.3)  # linear on purpose: the chunked bar's smallness is the lesson
+    ax.set_xlabel("MiB")
     return PanelView(summary, fig, {"n": n, "k": plan.k, "m": plan.m, "full_bytes": full, "chunked_bytes": chunked})
 
 
