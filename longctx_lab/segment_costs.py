@@ -1,0 +1,117 @@
+"""Why people segment anyway: gradients accumulated segment by segment, forward cost, and where phrases fall."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .chunking import ChunkPlan
+from .segment_loss import _as_ids, _check_length, _check_model, _windows_nll
+
+__all__ = ["SegmentGradients", "segment_gradients", "phrase_token_spans", "forward_cost"]
+
+
+@dataclass(frozen=True)
+class SegmentGradients:
+    """Gradient of the disjoint objective Σᵢ Lᵢ and the activation bytes autograd had to keep for it.
+
+    Taught in 02_segment_loss, § The training side.
+    """
+
+    total: float
+    grads: dict[str, torch.Tensor]
+    saved_bytes: int  # peak bytes of activations saved for backward at once
+    backward_passes: int
+
+
+class _SavedBytes:
+    """Counts the bytes of distinct non-parameter tensors autograd saves for backward."""
+
+    def __init__(self, model) -> None:
+        self.skip = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        self.seen: set[int] = set()
+        self.bytes = 0
+
+    def pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in self.skip and storage.data_ptr() not in self.seen:
+            self.seen.add(storage.data_ptr())
+            self.bytes += storage.nbytes()
+        return tensor
+
+
+def segment_gradients(model, input_ids, k: int, accumulate: bool = True) -> SegmentGradients:
+    """∇θ of L = Σᵢ Lᵢ over disjoint segments of k: one batched backward, or accumulated one segment at a time.
+
+    Both give the same gradient (L is a sum); accumulating keeps only one segment's activations alive.
+    Taught in 02_segment_loss, § The training side.
+    """
+    device, max_positions = _check_model(model)
+    ids = _as_ids(input_ids)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
+        raise ValueError(f"k must be an int >= 2, got {k!r}")
+    _check_length("k", min(k, ids.numel()), max_positions, "one segment must fit the positions")
+    spans = ChunkPlan(ids.numel(), k).spans
+    groups = [[span] for span in spans] if accumulate else [spans]
+    model.zero_grad(set_to_none=True)
+    total, peak = 0.0, 0
+    with torch.enable_grad():
+        for group in groups:
+            meter = _SavedBytes(model)
+            with torch.autograd.graph.saved_tensors_hooks(meter.pack, lambda tensor: tensor):
+                nll, valid = _windows_nll(model, ids, group, device)
+                loss = nll[valid].sum()  # this group's share of Σᵢ Lᵢ
+            loss.backward()  # .grad accumulates across groups
+            total += float(loss.detach())
+            peak = max(peak, meter.bytes)
+    grads = {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    return SegmentGradients(total, grads, peak, len(groups))
+
+
+def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list[tuple[int, int]]:
+    """Token ranges [start, end) of every mention of `phrase` in `text` that lies inside its first n_tokens tokens.
+
+    Taught in 02_segment_loss, § Facts that recur far apart.
+    """
+    if not isinstance(phrase, str) or not phrase:
+        raise ValueError(f"phrase must be a non-empty str, got {phrase!r}")
+    offsets = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)["offset_mapping"][:n_tokens]
+    spans = []
+    for match in re.finditer(re.escape(phrase), text):
+        inside = [t for t, (start, end) in enumerate(offsets) if start < match.end() and end > match.start()]
+        if inside:
+            spans.append((inside[0], inside[-1] + 1))
+    return spans
+
+
+def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
+    """Wall time (s) of a plain fn() run and the peak bytes of tensor memory fn allocates on `device`.
+
+    CPU: a second, profiled run replays torch.profiler's allocation/free events; CUDA: max_memory_allocated.
+    Taught in 02_segment_loss, § The cost side.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        return time.perf_counter() - start, torch.cuda.max_memory_allocated(device) - base
+    seconds = time.perf_counter() - start
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
+        fn()
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
+    current = peak = 0
+    for _, nbytes in events:  # allocations are positive, frees negative
+        current += nbytes
+        peak = max(peak, current)
+    return seconds, peak
