@@ -9,6 +9,7 @@ from ._offline import install_guard_from_env as _install_guard_from_env
 _install_guard_from_env()
 
 from .models import *  # noqa: E402,F401,F403
+from .seed import *  # noqa: E402,F401,F403
 from .data import *  # noqa: E402,F401,F403
 from .chunking import *  # noqa: E402,F401,F403
 from .segment_loss import *  # noqa: E402,F401,F403
