@@ -81,8 +81,9 @@ def main() -> int:
                         f"{two.ring_seconds * 1e3:.1f} ms", f"{one.ring_seconds * 1e3:.1f} ms",
                         two.ring_seconds / one.ring_seconds))
         by_size = two.collectives["all_reduce"]
-        alpha, beta = fit_alpha_beta(list(by_size), list(by_size.values()))
-        rows.append(Row("all_reduce fit over nccl, P=2: 1/beta in GB/s", f"alpha={alpha * 1e6:.1f} us", "-", 1 / beta / 1e9))
+        fit = fit_alpha_beta(list(by_size), list(by_size.values()))
+        rows.append(Row("all_reduce fit over nccl, P=2: 1/beta in GB/s", f"alpha={fit.alpha * 1e6:.1f} us", "-",
+                        fit.bandwidth / 1e9))
     else:
         print("1 GPU: the nccl multi-GPU rows need >= 2 GPUs (torchrun --nproc-per-node=2 -m longctx_lab.scaling_torchrun).")
     print_rows(rows)

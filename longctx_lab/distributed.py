@@ -10,14 +10,12 @@ import os
 import pickle
 import queue as queue_module
 import socket
-import statistics
 import threading
 import time
 import traceback
 from datetime import timedelta
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -25,8 +23,6 @@ import torch.multiprocessing as mp
 __all__ = [
     "RemoteTraceback",
     "WorkerError",
-    "collective_costs",
-    "fit_alpha_beta",
     "free_port",
     "hello_worker",
     "pick_backend",
@@ -273,55 +269,3 @@ def hello_worker(rank: int, world_size: int, fail_on_rank: int | None = None, sl
     dist.all_reduce(total)
     return {"rank": rank, "world_size": world_size, "pid": os.getpid(), "backend": dist.get_backend(),
             "threads": torch.get_num_threads(), "sum_of_ranks": int(total.item())}
-
-
-def collective_costs(rank: int, world_size: int, sizes_bytes: tuple[int, ...] = (1 << 10, 1 << 14, 1 << 18, 1 << 21),
-                     repeat: int = 5) -> dict[str, dict[int, float]]:
-    """Worker: median seconds of all_reduce and all_gather per message size (bytes per rank), in this group.
-
-    Call it inside a process group (e.g. via run_distributed). Taught in 04_multi_gpu_scaling, § What communication costs.
-    """
-    device = rank_device()
-    costs: dict[str, dict[int, float]] = {"all_reduce": {}, "all_gather": {}}
-    for size in sizes_bytes:
-        tensor = torch.ones(max(1, size // 4), device=device)  # fp32
-        gathered = [torch.empty_like(tensor) for _ in range(world_size)]
-        operations = {"all_reduce": lambda: dist.all_reduce(tensor),
-                      "all_gather": lambda: dist.all_gather(gathered, tensor)}
-        for name, operation in operations.items():
-            times = []
-            for trial in range(repeat + 1):
-                dist.barrier()
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                operation()
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                if trial:  # the first call sets up buffers
-                    times.append(time.perf_counter() - start)
-            # Every rank must agree on the number: take the slowest rank's median.
-            median = torch.tensor([statistics.median(times)], dtype=torch.float64, device=device)
-            dist.all_reduce(median, op=dist.ReduceOp.MAX)
-            costs[name][size] = float(median.item())
-    return costs
-
-
-def fit_alpha_beta(sizes_bytes, seconds) -> tuple[float, float]:
-    """Fit time = α + β·bytes (least squares on relative error, α, β >= 0): α is the latency (s), 1/β the bandwidth (bytes/s).
-
-    Taught in 04_multi_gpu_scaling, § What communication costs.
-    """
-    sizes = np.asarray(sizes_bytes, dtype=float)
-    times = np.asarray(seconds, dtype=float)
-    if sizes.shape != times.shape or sizes.ndim != 1 or len(sizes) < 2:
-        raise ValueError(f"sizes_bytes and seconds must be 1-D of equal length >= 2, got {sizes.shape} and {times.shape}")
-    if (times <= 0).any():
-        raise ValueError("seconds must all be > 0")
-    weights = 1.0 / times  # relative residuals: the small messages, which set α, count as much as the large
-    beta, alpha = np.polyfit(sizes, times, 1, w=weights)
-    if alpha < 0:  # noise can tilt the line below the origin: refit through it (α = 0)
-        alpha, beta = 0.0, np.sum(weights**2 * sizes * times) / np.sum(weights**2 * sizes**2)
-    if beta < 0:  # no measurable bandwidth term: a constant α
-        alpha, beta = np.sum(weights**2 * times) / np.sum(weights**2), 0.0
-    return float(alpha), float(beta)

@@ -14,10 +14,13 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from .collectives import *  # noqa: F401,F403
+from .collectives import __all__ as _collectives_all
+from .collectives import COLLECTIVE_SIZES, collective_costs
 from .data import load_text
 from .distributed import *  # noqa: F401,F403
 from .distributed import __all__ as _distributed_all
-from .distributed import collective_costs, rank_device, run_distributed
+from .distributed import rank_device, run_distributed
 from .ring_attention import *  # noqa: F401,F403
 from .ring_attention import __all__ as _ring_all
 from .ring_attention import ring_attention_shard
@@ -40,7 +43,7 @@ __all__ = [
     "scaling_probe",
     "segment_shares",
     "single_process_gradient",
-] + _distributed_all + _ring_all
+] + _distributed_all + _collectives_all + _ring_all
 
 
 def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
@@ -218,7 +221,7 @@ def _max_over_ranks(value: float, device: torch.device) -> float:
 
 
 def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: torch.Tensor, repeat: int = 2,
-                  ring_n: int = 67, collective_sizes: tuple[int, ...] = (1 << 10, 1 << 14, 1 << 18, 1 << 21)) -> ScalingPoint:
+                  ring_n: int = 67, collective_sizes: tuple[int, ...] = COLLECTIVE_SIZES) -> ScalingPoint:
     """Worker: time this rank's share of a segment forward pass, then (P > 1) collectives and a causal ring check.
 
     One launch per world size measures everything, because each launch costs seconds of process start.

@@ -14,7 +14,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from .distributed import fit_alpha_beta
+from .collectives import fit_alpha_beta
 from .models import load_minilm
 from .scaling import document_segments, scaling_probe
 
@@ -44,8 +44,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"causal ring attention n={args.ring_n}: max |ring - SDPA| = {point.ring_max_error:.2e}, "
                   f"score blocks per rank {point.ring_blocks}")
             for name, by_size in point.collectives.items():
-                alpha, beta = fit_alpha_beta(list(by_size), list(by_size.values()))
-                print(f"{name}: alpha = {alpha * 1e6:.1f} us, bandwidth 1/beta = {1 / beta / 1e9:.2f} GB/s")
+                print(f"{name}: {fit_alpha_beta(list(by_size), list(by_size.values())).describe()}")
     finally:
         dist.destroy_process_group()
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 import longctx_lab.distributed as distributed
 from longctx_lab import (
-    RemoteTraceback, ddp_gradient_worker, hello_worker, parallel_processing, pick_backend, ring_attention,
+    COLLECTIVE_SIZES, RemoteTraceback, collective_costs, ddp_gradient_worker, hello_worker, parallel_processing, pick_backend, ring_attention,
     ring_attention_shard, run_distributed, scaling_probe, single_process_gradient, tiny_lm,
 )
 
@@ -163,3 +163,27 @@ def test_scaling_probe_measures_and_checks():
     assert point.ring_max_error < 1e-5 and point.ring_blocks == [1, 2]
     assert points[1].seconds == point.seconds  # every rank reports the slowest rank's time
     assert dist.is_available()
+
+
+def test_collective_costs_agree_across_ranks_and_grow_with_size():
+    sizes = (1024, 1 << 22)
+    per_rank = run_distributed(collective_costs, 2, sizes, 3, threads=1, timeout=120)
+    assert per_rank[0] == per_rank[1]  # the slowest rank's best time, on every rank
+    for name in ("all_reduce", "all_gather"):
+        assert set(per_rank[0][name]) == set(sizes) and all(t > 0 for t in per_rank[0][name].values())
+    # 4 MB against 1 KB over loopback: copying 4096x the bytes cannot be as cheap, even on a busy machine
+    assert per_rank[0]["all_gather"][1 << 22] > per_rank[0]["all_gather"][1024]
+    assert COLLECTIVE_SIZES[0] == 1024 and COLLECTIVE_SIZES[-1] == 8 << 20
+
+
+def test_torchrun_script_runs_two_gloo_ranks():
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2",
+               f"--master-port={distributed.free_port()}", "-m", "longctx_lab.scaling_torchrun",
+               "--segments", "4", "--k", "16", "--ring-n", "64", "--repeat", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "world size 2, backend gloo, device CPU" in result.stdout
+    assert "score blocks per rank [1, 2]" in result.stdout
+    error = float(result.stdout.split("max |ring - SDPA| = ")[1].split(",")[0])
+    assert error < 1e-5
+    assert result.stdout.count("alpha =") == 2

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from longctx_lab import (
-    DEVICE_PRESETS, LINK_PRESETS, StepWorkload, amdahl_speedup, attend_block, blockwise_attention,
+    DEVICE_PRESETS, LINK_PRESETS, LinkSpec, StepWorkload, amdahl_speedup, attend_block, blockwise_attention,
     causal_block_counts, fit_alpha_beta, fit_amdahl, merge_partials, parallel_processing, pick_backend,
     predict_step, ring_attention, ring_schedule, run_distributed, segment_shares, single_process_gradient, tiny_lm,
 )
@@ -185,10 +185,33 @@ def test_fit_alpha_beta_recovers_a_line():
     sizes = np.array([1e3, 1e4, 1e5, 1e6])
     alpha, beta = fit_alpha_beta(sizes, 5e-5 + sizes / 2e9)
     assert alpha == pytest.approx(5e-5, rel=1e-6) and beta == pytest.approx(1 / 2e9, rel=1e-6)
+    fit = fit_alpha_beta(sizes, 5e-5 + sizes / 2e9)
+    assert fit.bandwidth == pytest.approx(2e9, rel=1e-6)
+    assert fit.describe() == "alpha =     50 us   bandwidth 1/beta =  2.00 GB/s"
     noisy_alpha, noisy_beta = fit_alpha_beta([1e3, 1e4, 1e6], [3e-4, 1e-4, 1e-3])  # would fit α < 0
     assert noisy_alpha >= 0 and noisy_beta > 0
     with pytest.raises(ValueError, match="sizes_bytes"):
         fit_alpha_beta([1], [1])
+    with pytest.raises(ValueError, match="two different sizes"):
+        fit_alpha_beta([1024, 1024], [1e-4, 2e-4])
+    with pytest.raises(ValueError, match="seconds"):
+        fit_alpha_beta([1024, 2048], [1e-4, 0.0])
+
+
+def test_fit_alpha_beta_says_when_the_bandwidth_is_not_resolved():
+    # A busy machine (the 4-size run that once broke chapter 4 in CI): times that fall with size.
+    sizes = [1 << 10, 1 << 14, 1 << 18, 1 << 21]
+    fit = fit_alpha_beta(sizes, [4.1e-3, 7.8e-3, 3.1e-3, 1.7e-3])
+    assert fit.beta == 0.0 and fit.bandwidth == math.inf
+    assert fit.alpha == pytest.approx(2.49e-3, rel=0.05)  # a constant: the relative-error mean of the times
+    assert "bandwidth not resolved" in fit.describe() and "GB/s" not in fit.describe()
+    link = LinkSpec("gloo", fit.bandwidth, fit.alpha)  # the cost model takes it: no per-byte term
+    work = StepWorkload(params=10**6, layers=2, d_model=64, n=32, batch=4, training=False, causal=False,
+                        bytes_per_value=4, sharded=False)
+    assert math.isfinite(predict_step(work, 2, DEVICE_PRESETS["H100 80GB"], link, "data").step_s)
+    assert "bandwidth not resolved" in " ".join(
+        t.get_text() for t in collectives_plot({"all_reduce": dict(zip(sizes, [4e-3, 7e-3, 3e-3, 2e-3]))},
+                                               {"all_reduce": fit}).axes[0].get_legend().get_texts())
 
 
 def test_cost_model_behaves_like_the_arithmetic():

@@ -55,7 +55,8 @@ def collectives_plot(costs: dict[str, dict[int, float]], fits: dict[str, tuple[f
             alpha, beta = fits[name]
             line = np.geomspace(sizes[0], sizes[-1], 30)
             ax.loglog(line, (alpha + beta * line) * 1e3, "-", color=color, lw=1,
-                      label=f"α={alpha * 1e6:.0f} µs, 1/β={1 / beta / 1e9:.2f} GB/s" if beta > 0 else f"α={alpha * 1e6:.0f} µs")
+                      label=f"α={alpha * 1e6:.0f} µs, 1/β={1 / beta / 1e9:.2f} GB/s" if beta > 0
+                      else f"α={alpha * 1e6:.0f} µs, bandwidth not resolved")
     ax.set(xlabel="message size per rank (bytes)", ylabel="time (ms)", title=title)
     ax.legend(fontsize=7)
     return fig
