@@ -79,21 +79,25 @@ def apply_rope(x: torch.Tensor, positions, inv_freq: torch.Tensor, attention_fac
     """Rotate x (..., T, d) at `positions` (T,): pair (i, i + d/2) turns by angle position·θᵢ.
 
     `attention_factor` multiplies cos and sin, as transformers does for YaRN (the logits then
-    scale by its square). Taught in 06_context_extension, § RoPE from scratch.
+    scale by its square). Angles are computed in fp32 like transformers does, or in fp64 for fp64 x.
+    Taught in 06_context_extension, § RoPE from scratch.
     """
     if not isinstance(x, torch.Tensor) or x.ndim < 2:
         raise TypeError(f"x must be a tensor of shape (..., T, d), got {type(x).__name__}")
-    inv_freq = torch.as_tensor(inv_freq, dtype=torch.float32, device=x.device)
+    # fp32 angles drift by about position × 6e-8 rad (≈ 2e-4 at 4k tokens): fine for a model, not for exact checks.
+    compute = torch.float64 if x.dtype == torch.float64 else torch.float32
+    inv_freq = torch.as_tensor(inv_freq, device=x.device).to(compute)
     if x.shape[-1] != 2 * inv_freq.numel():
         raise ValueError(f"x's last dim {x.shape[-1]} must be 2 × len(inv_freq) = {2 * inv_freq.numel()}")
     positions = torch.as_tensor(positions, device=x.device)
     if positions.ndim != 1 or positions.numel() != x.shape[-2]:
         raise ValueError(f"positions must be 1-D with one entry per token (T={x.shape[-2]}), got shape "
                          f"{tuple(positions.shape)}")
-    angles = positions.float()[:, None] * inv_freq  # (T, d/2)
+    angles = positions.to(compute)[:, None] * inv_freq  # (T, d/2)
     angles = torch.cat((angles, angles), dim=-1)  # (T, d): pair i and i + d/2 share an angle
     cos, sin = angles.cos() * attention_factor, angles.sin() * attention_factor
-    return (x.float() * cos + _rotate_half(x.float()) * sin).to(x.dtype)
+    rotated = x.to(compute) * cos + _rotate_half(x.to(compute)) * sin
+    return rotated.to(x.dtype)
 
 
 def rope_score_by_distance(q: torch.Tensor, k: torch.Tensor, inv_freq: torch.Tensor, distances) -> torch.Tensor:
@@ -107,7 +111,8 @@ def rope_score_by_distance(q: torch.Tensor, k: torch.Tensor, inv_freq: torch.Ten
         raise ValueError(f"q and k must be 1-D vectors of the same length, got {tuple(q.shape)} and {tuple(k.shape)}")
     q_rot = apply_rope(q.expand(distances.numel(), -1), distances, inv_freq)  # (D, d)
     k_rot = apply_rope(k[None], torch.zeros(1), inv_freq)  # (1, d)
-    return q_rot.float() @ k_rot[0].float()
+    dtype = torch.promote_types(q_rot.dtype, torch.float32)  # bf16/fp16 scores in fp32; fp64 stays fp64
+    return q_rot.to(dtype) @ k_rot[0].to(dtype)
 
 
 def _check_method(method) -> str:

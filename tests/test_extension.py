@@ -98,15 +98,30 @@ def test_apply_rope_matches_llama_rotary_embedding():
 @given(seed=st.integers(0, 1000), shift=st.integers(0, 5000), method=st.sampled_from(ROPE_METHODS))
 def test_rope_is_a_rotation_and_only_relative_distance_matters(seed, shift, method):
     generator = torch.Generator().manual_seed(seed)
-    q, k = torch.randn(2, 16, generator=generator).double().unbind(0)
+    q, k = torch.randn(2, 16, generator=generator).double().unbind(0)  # fp64: angles exact to ~1e-12
     inv_freq = scaled_rope_frequencies(16, 1e4, method, 1.0 if method == "none" else 3.0).inv_freq
     rotated = apply_rope(q[None], torch.tensor([shift]), inv_freq)[0]
-    assert torch.isclose(rotated.norm(), q.norm(), rtol=1e-5)
+    assert rotated.dtype == torch.float64
+    assert torch.isclose(rotated.norm(), q.norm(), rtol=1e-12)
     score_at = lambda mq, mk: float(apply_rope(q[None], torch.tensor([mq]), inv_freq)[0]  # noqa: E731
                                     @ apply_rope(k[None], torch.tensor([mk]), inv_freq)[0])
-    assert math.isclose(score_at(7 + shift, shift), score_at(7, 0), rel_tol=1e-4, abs_tol=1e-4)
-    assert math.isclose(float(rope_score_by_distance(q, k, inv_freq, [7])[0]), score_at(7, 0), rel_tol=1e-4,
-                        abs_tol=1e-4)
+    assert math.isclose(score_at(7 + shift, shift), score_at(7, 0), rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(float(rope_score_by_distance(q, k, inv_freq, [7])[0]), score_at(7, 0), rel_tol=1e-9,
+                        abs_tol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), shift=st.integers(0, 5000))
+def test_fp32_rope_drifts_no_more_than_angle_rounding_allows(seed, shift):
+    # Like transformers, fp32 x gets fp32 angles: position·θ is rounded to ~6e-8 relative, so the
+    # "only distance matters" score drifts with absolute position, by at most |q||k|·(position·2⁻²³ + 1e-6).
+    q, k = torch.randn(2, 16, generator=torch.Generator().manual_seed(seed)).unbind(0)
+    inv_freq = rope_frequencies(16, 1e4)
+    score_at = lambda mq, mk: float(apply_rope(q[None], torch.tensor([mq]), inv_freq)[0]  # noqa: E731
+                                    @ apply_rope(k[None], torch.tensor([mk]), inv_freq)[0])
+    exact = float(rope_score_by_distance(q.double(), k.double(), inv_freq, [7])[0])
+    bound = float(q.norm() * k.norm()) * ((7 + shift) * 2.0**-23 + 1e-6)
+    assert abs(score_at(7 + shift, shift) - exact) <= 2 * bound
 
 
 def test_wavelengths():

@@ -12,15 +12,13 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from ..servers import free_port, root_flag, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -37,7 +35,6 @@ LAB_SETTINGS = {
 }
 LOCAL_URLS = ("http://127.0.0.1", "data:", "blob:", "about:")
 OUTSIDE = re.compile(r"^(?!(http|ws)://127\.0\.0\.1[:/])(https?|wss?)://")
-LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a *_proxy
 PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True,
                                       "@jupyterlab/extensionmanager-extension:plugin": True}}
 
@@ -57,38 +54,6 @@ def chromium_path() -> str | None:
     """$LONGCTX_LAB_CHROMIUM, else Debian's chromium on the PATH (never a browser playwright downloads)."""
     configured = os.environ.get("LONGCTX_LAB_CHROMIUM")
     return configured if configured and Path(configured).is_file() else shutil.which("chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    """Poll `url` until it answers 200; fail with the server's log if it dies or never answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with LOCAL.open(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a server we started, and the kernels it started (they share its process group)."""
-    if process.poll() is None:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -135,29 +100,17 @@ def _jupyter_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _root_flag() -> list[str]:
-    return ["--allow-root"] if os.geteuid() == 0 else []
-
-
 @pytest.fixture(scope="session")
 def lab(chromium: str, served_notebooks: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """JupyterLab over the copy, on a free port, no token; yields its base URL."""
     home = tmp_path_factory.mktemp("lab-home")
-    port, log = free_port(), home / "server.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-             f"--ServerApp.root_dir={served_notebooks}", "--IdentityProvider.token=", "--ServerApp.password=",
-             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"] + _root_flag(),
-            cwd=served_notebooks, env=_jupyter_env(home), stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/api/status", process, log)
+    port = free_port()
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--ServerApp.root_dir={served_notebooks}", "--IdentityProvider.token=", "--ServerApp.password=",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"] + root_flag()
+    with serving(command, port, "/api/status", served_notebooks, _jupyter_env(home), home / "server.log") as base:
         yield base
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -166,19 +119,11 @@ def voila(chromium: str, served_notebooks: Path, tmp_path_factory: pytest.TempPa
     if importlib.util.find_spec("voila") is None:
         pytest.skip("presenter-mode test needs voila: pip install voila")
     home = tmp_path_factory.mktemp("voila-home")
-    port, log = free_port(), home / "server.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(served_notebooks), "--no-browser", "--Voila.ip=127.0.0.1",
-             f"--port={port}"],
-            cwd=served_notebooks, env=_jupyter_env(home), stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/", process, log)
+    port = free_port()
+    command = [sys.executable, "-m", "voila", str(served_notebooks), "--no-browser", "--Voila.ip=127.0.0.1",
+               f"--port={port}"]
+    with serving(command, port, "/", served_notebooks, _jupyter_env(home), home / "server.log") as base:
         yield base
-    finally:
-        stop(process)
 
 
 @pytest.fixture
