@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .distributed import rank_device
+from .distributed import max_over_ranks, rank_device
 
 __all__ = ["COLLECTIVE_SIZES", "AlphaBetaFit", "collective_costs", "fit_alpha_beta"]
 
@@ -53,9 +53,7 @@ def collective_costs(rank: int, world_size: int, sizes_bytes: tuple[int, ...] = 
                     times.append(time.perf_counter() - start)
             # Interference (other processes, a rank late out of the barrier) only ever adds time, so the
             # best trial is the cost of the collective itself. Every rank must agree: take the slowest rank's.
-            best = torch.tensor([min(times)], dtype=torch.float64, device=device)
-            dist.all_reduce(best, op=dist.ReduceOp.MAX)
-            costs[name][size] = float(best.item())
+            costs[name][size] = max_over_ranks(min(times), device)
     return costs
 
 

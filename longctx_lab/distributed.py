@@ -90,6 +90,13 @@ def rank_device() -> torch.device:
     return torch.device("cpu")
 
 
+def max_over_ranks(value: float, device: torch.device) -> float:
+    """The largest of every rank's `value` (a parallel step ends when its slowest rank ends)."""
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return float(tensor.item())
+
+
 def _is_address_in_use(exc: BaseException) -> bool:
     text = str(exc)
     return "EADDRINUSE" in text or "address already in use" in text.lower()

@@ -20,7 +20,7 @@ from .collectives import COLLECTIVE_SIZES, collective_costs
 from .data import load_text
 from .distributed import *  # noqa: F401,F403
 from .distributed import __all__ as _distributed_all
-from .distributed import rank_device, run_distributed
+from .distributed import max_over_ranks, rank_device, run_distributed
 from .ring_attention import *  # noqa: F401,F403
 from .ring_attention import __all__ as _ring_all
 from .ring_attention import ring_attention_shard
@@ -213,13 +213,6 @@ class ScalingPoint:
         return self.segments / self.seconds
 
 
-def _max_over_ranks(value: float, device: torch.device) -> float:
-    """The largest of every rank's `value` (a parallel step ends when its slowest rank ends)."""
-    tensor = torch.tensor([value], dtype=torch.float64, device=device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-    return float(tensor.item())
-
-
 def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: torch.Tensor, repeat: int = 2,
                   ring_n: int = 67, collective_sizes: tuple[int, ...] = COLLECTIVE_SIZES) -> ScalingPoint:
     """Worker: time this rank's share of a segment forward pass, then (P > 1) collectives and a causal ring check.
@@ -240,7 +233,7 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
             model(input_ids=mine)
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            times.append(_max_over_ranks(time.perf_counter() - began, device))
+            times.append(max_over_ranks(time.perf_counter() - began, device))
     point = ScalingPoint(world_size, min(times), segments.shape[0])
     a, b = torch.randn(512, 512, device=device), torch.randn(512, 512, device=device)
     a @ b  # warm-up
@@ -262,9 +255,9 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
     out, stats = ring_attention_shard(*local, sizes, causal=True)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    point.ring_seconds = _max_over_ranks(time.perf_counter() - began, device)
+    point.ring_seconds = max_over_ranks(time.perf_counter() - began, device)
     reference = F.scaled_dot_product_attention(*(t.to(device) for t in (q, k, v)), is_causal=True)
-    error = _max_over_ranks((out - reference[:, :, lo:lo + sizes[rank]]).abs().max().item(), device)
+    error = max_over_ranks((out - reference[:, :, lo:lo + sizes[rank]]).abs().max().item(), device)
     blocks = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(world_size)]
     dist.all_gather(blocks, torch.tensor([stats.blocks_computed], device=device))
     point.ring_max_error, point.ring_blocks = error, [int(b.item()) for b in blocks]
