@@ -32,9 +32,7 @@ def _measure(mode: str, n: int) -> tuple[float, float]:
     from longctx_lab import attention_maps, head_stats, layer_head_stats, load_smollm2, load_text
 
     model, tokenizer = load_smollm2(attn_implementation="eager")
-    ids = tokenizer(load_text("long_document"), return_tensors="pt").input_ids[:, :n]
-    if ids.shape[1] < n:
-        ids = ids.repeat(1, n // ids.shape[1] + 1)[:, :n]
+    ids = tokenizer(load_text("long_document"), return_tensors="pt").input_ids[:, :n]  # 5,031 tokens >= n
     layer_head_stats(model, ids[:, :32])  # warm-up: first-call overheads, tiny peak
     base = _rss_mb()
     start = time.perf_counter()

@@ -2,9 +2,7 @@
 call, and the live panel's redraw latency. Each ratio compares two things measured in this run."""
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -14,23 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import Row, latencies, print_rows  # noqa: E402
 
 from longctx_lab import ChunkPlan, chunk_ids, chunk_text, load_minilm, load_text, seed_split_sequence  # noqa: E402
+from longctx_lab.text_chunking import alternating_medians  # noqa: E402
 from longctx_lab.plots import figure_fingerprint  # noqa: E402
 from longctx_lab.widgets.chunking import document_token_count, render_chunk_view  # noqa: E402
 
 N_IDS = 10**6
-
-
-def _alternating(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each callable, calling them in turn so machine load hits all alike."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()  # warm-up
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _extra_bytes(ids: torch.Tensor, chunks: torch.Tensor, mask: torch.Tensor) -> int:
@@ -49,7 +35,7 @@ def bench_chunk_ids() -> list[Row]:
         case = f"overlap {overlap}, " + ("padded tail: one copy" if plan.padding else "exact tiling: a view")
         seed = (lambda: seed_split_sequence(id_list, max_len=k)) if overlap == 0 else (
             lambda: [id_list[s:e] for s, e in plan.spans])
-        times = _alternating({"kit": lambda: chunk_ids(ids, k, overlap), "seed": seed}, repeat=7)
+        times = alternating_medians({"kit": lambda: chunk_ids(ids, k, overlap), "seed": seed}, repeat=7)
         chunks, mask = chunk_ids(ids, k, overlap)
         extra = _extra_bytes(ids, chunks, mask)
         rows.append(Row(f"chunk_ids n=1e6 k={k} {case}",
@@ -69,7 +55,7 @@ def bench_chunk_text() -> list[Row]:
     def overflow():
         return tokenizer(text, truncation=True, max_length=512, return_overflowing_tokens=True, stride=64)
 
-    times = _alternating({"kit": lambda: chunk_text(text, tokenizer, 512, stride=64), "tok": overflow}, repeat=5)
+    times = alternating_medians({"kit": lambda: chunk_text(text, tokenizer, 512, stride=64), "tok": overflow}, repeat=5)
     return [Row(f"chunk_text {n_tokens / 1000:.0f}k tokens, 512/64", f"kit {times['kit'] * 1e3:.0f} ms",
                 f"tokenizer overflow {times['tok'] * 1e3:.0f} ms", times["kit"] / times["tok"], "<= 1.2")]
 

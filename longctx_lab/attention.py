@@ -13,7 +13,7 @@ import torch
 
 from .adaptive_span import *  # noqa: F401,F403
 from .adaptive_span import __all__ as _span_all
-from .chunking import ChunkPlan
+from .chunking import ChunkPlan, _as_int
 
 __all__ = [
     "HeadStats",
@@ -225,11 +225,7 @@ def sliding_window_mask(n: int, window: int, sinks: int = 0) -> torch.Tensor:
 
     Taught in 03_attention, § Cheaper masks on a real model.
     """
-    for name, value, low in (("n", n, 1), ("window", window, 1), ("sinks", sinks, 0)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
+    n, window, sinks = _as_int("n", n, 1), _as_int("window", window, 1), _as_int("sinks", sinks, 0)
     query = torch.arange(n)[:, None]
     key = torch.arange(n)[None, :]
     causal = key <= query

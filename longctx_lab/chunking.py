@@ -80,7 +80,7 @@ class ChunkPlan:
     @property
     def duplicated(self) -> int:
         """Tokens processed twice because chunks overlap (sum of chunk lengths minus n)."""
-        return sum(end - start for start, end in self.spans) - self.n
+        return (self.m - 1) * self.overlap  # m's formula leaves every neighbouring pair a full overlap
 
     @property
     def chunked_scores(self) -> int:

@@ -7,6 +7,7 @@ the KV-cache half of the chapter in `kv_cache.py`; both are re-exported here.
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 
 import torch
@@ -18,7 +19,7 @@ from .kv_cache import *  # noqa: F401,F403
 from .kv_cache import __all__ as _kv_all
 from .yardstick import *  # noqa: F401,F403
 from .yardstick import __all__ as _yardstick_all
-from .yardstick import _check_model, sentence_embeddings
+from .yardstick import _check_model, _mean_pool, sentence_embeddings
 
 __all__ = [
     "cast_weights", "distill", "head_importance", "linear_sparsity", "prune", "prune_heads", "quantize_int8",
@@ -88,17 +89,15 @@ def head_importance(model, tokenizer, texts: list[str], max_length: int = 64) ->
     enc = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     mask = enc["attention_mask"].bool()  # (B, T)
 
-    def hook(module, inputs, _output):
-        attn = module.parent_self
-        heads = inputs[0].unflatten(-1, (-1, attn.attention_head_size))  # (B, T, H, d_head)
-        w_o = module.weight.T.unflatten(0, (-1, attn.attention_head_size))  # (H, d_head, d_model)
+    def hook(module, inputs, _output, d_head: int):
+        heads = inputs[0].unflatten(-1, (-1, d_head))  # (B, T, H, d_head)
+        w_o = module.weight.T.unflatten(0, (-1, d_head))  # (H, d_head, d_model)
         contrib = torch.einsum("bthd,hde->bthe", heads, w_o).norm(dim=-1)  # (B, T, H)
         scores.append(contrib[mask].mean(0))
 
     for layer in layers:
-        dense = layer.attention.output.dense
-        object.__setattr__(dense, "parent_self", layer.attention.self)
-        hooks.append(dense.register_forward_hook(hook))
+        d_head = layer.attention.self.attention_head_size
+        hooks.append(layer.attention.output.dense.register_forward_hook(functools.partial(hook, d_head=d_head)))
     try:
         model(**enc)
     finally:
@@ -214,9 +213,7 @@ def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int 
         batch = torch.randint(len(texts), (batch_size,), generator=generator)
         enc = tokenizer([texts[i] for i in batch], padding=True, truncation=True, max_length=max_length,
                         return_tensors="pt")
-        hidden = student(**enc).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).float()
-        pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+        pooled = _mean_pool(student(**enc).last_hidden_state, enc["attention_mask"])
         loss = (1 - (pooled * targets[batch]).sum(-1)).mean()
         optimizer.zero_grad()
         loss.backward()

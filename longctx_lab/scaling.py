@@ -2,10 +2,12 @@
 
 The seed's §3.2.3 (assign segments to devices, compute in parallel, merge in order) done with
 torch.distributed: gloo processes stand in for GPUs on a laptop, nccl runs the same code on GPUs.
-The last section is a cost model that predicts step time and memory on real clusters.
+The launcher, the collectives, ring attention and the cluster cost model live in their own files
+(distributed, collectives, ring_attention, cost_model) and are re-exported here.
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +19,8 @@ import torch.nn.functional as F
 from .collectives import *  # noqa: F401,F403
 from .collectives import __all__ as _collectives_all
 from .collectives import COLLECTIVE_SIZES, collective_costs
+from .cost_model import *  # noqa: F401,F403
+from .cost_model import __all__ as _cost_all
 from .data import load_text
 from .distributed import *  # noqa: F401,F403
 from .distributed import __all__ as _distributed_all
@@ -26,24 +30,17 @@ from .ring_attention import __all__ as _ring_all
 from .ring_attention import ring_attention_shard
 
 __all__ = [
-    "DEVICE_PRESETS",
-    "LINK_PRESETS",
-    "DeviceSpec",
-    "LinkSpec",
     "ScalingPoint",
-    "StepPrediction",
-    "StepWorkload",
     "amdahl_speedup",
     "ddp_gradient_worker",
     "document_segments",
     "fit_amdahl",
     "measure_scaling",
     "parallel_processing",
-    "predict_step",
     "scaling_probe",
     "segment_shares",
     "single_process_gradient",
-] + _distributed_all + _collectives_all + _ring_all
+] + _distributed_all + _collectives_all + _cost_all + _ring_all
 
 
 def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
@@ -130,7 +127,10 @@ def parallel_processing(model: torch.nn.Module, sequences, world_size: int = 1, 
         raise ValueError(f"world_size must be an int in [1, number of sequences={len(seqs)}], got {world_size!r}")
     if world_size == 1:
         return _forward(model, seqs, batch_size)
-    return run_distributed(_segment_worker, world_size, model.cpu(), seqs, batch_size,
+    # Workers get a CPU copy (each moves it to its own device); the caller's model stays where it is.
+    on_cpu = all(p.device.type == "cpu" for p in model.parameters())
+    shipped = model if on_cpu else copy.deepcopy(model).cpu()
+    return run_distributed(_segment_worker, world_size, shipped, seqs, batch_size,
                            backend=backend, timeout=timeout)[0]
 
 
@@ -247,9 +247,10 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
         point.collectives = collective_costs(rank, world_size, collective_sizes)
     generator = torch.Generator().manual_seed(0)
     q, k, v = torch.randn(3, 1, 4, ring_n, 32, generator=generator).unbind(0)  # same on every rank
-    sizes = [len(r) for r in torch.tensor_split(torch.arange(ring_n), world_size)]
-    lo = sum(sizes[:rank])
-    local = [t[:, :, lo:lo + sizes[rank]].to(device) for t in (q, k, v)]
+    shares = segment_shares(ring_n, world_size)
+    lo, hi = shares[rank]
+    sizes = [end - start for start, end in shares]
+    local = [t[:, :, lo:hi].to(device) for t in (q, k, v)]
     dist.barrier()
     began = time.perf_counter()
     out, stats = ring_attention_shard(*local, sizes, causal=True)
@@ -257,7 +258,7 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
         torch.cuda.synchronize()
     point.ring_seconds = max_over_ranks(time.perf_counter() - began, device)
     reference = F.scaled_dot_product_attention(*(t.to(device) for t in (q, k, v)), is_causal=True)
-    error = max_over_ranks((out - reference[:, :, lo:lo + sizes[rank]]).abs().max().item(), device)
+    error = max_over_ranks((out - reference[:, :, lo:hi]).abs().max().item(), device)
     blocks = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(world_size)]
     dist.all_gather(blocks, torch.tensor([stats.blocks_computed], device=device))
     point.ring_max_error, point.ring_blocks = error, [int(b.item()) for b in blocks]
@@ -277,12 +278,3 @@ def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes=
             raise ValueError(f"world_sizes must be ints in [1, m={segments.shape[0]}], got {p!r}")
     return [run_distributed(scaling_probe, p, model, segments, repeat, ring_n, threads=threads, timeout=timeout)[0]
             for p in world_sizes]
-
-
-# --- a cost model for real clusters ---------------------------------------------------------------
-
-
-# Re-exported so `from .scaling import *` keeps offering them; they live in cost_model.py.
-from .cost_model import (  # noqa: E402
-    LinkSpec, DeviceSpec, StepWorkload, StepPrediction, predict_step, LINK_PRESETS, DEVICE_PRESETS,
-)

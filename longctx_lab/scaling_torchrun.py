@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 
 from .collectives import fit_alpha_beta
+from .distributed import pick_backend
 from .models import load_minilm
 from .scaling import document_segments, scaling_probe
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ring-n", type=int, default=4096, help="sequence length of the ring-attention check")
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (default 3)")
     args = parser.parse_args(argv)
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    backend = pick_backend(int(os.environ.get("LOCAL_WORLD_SIZE", 1)))  # nccl only with a GPU per local rank
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     dist.init_process_group(backend)

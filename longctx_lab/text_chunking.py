@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import bisect
+import functools
+import statistics
+import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -172,23 +175,29 @@ def encoder_flops(batch: int, length: int, d_model: int = 384, n_layers: int = 6
     return {"dense": dense, "attention": attention, "total": dense + attention}
 
 
+def alternating_medians(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1) -> dict[str, float]:
+    """Median wall time in seconds of each named callable, the callables taking turns (one call each per round).
+
+    Taking turns makes a busy machine slow them all alike, so their ratio stays meaningful.
+    """
+    repeat = _as_int("repeat", repeat, 1)
+    warmup = _as_int("warmup", warmup, 0)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for round_ in range(warmup + repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def forward_seconds(model: torch.nn.Module, batches: dict[str, Any], repeat: int = 5, warmup: int = 1) -> dict[str, float]:
     """Median wall time in seconds of `model(**batch)` for each named batch, under inference mode.
 
     The batches take turns (one call each per round), so a busy machine slows them all alike and
     their ratio stays meaningful. Taught in 01_chunking, § What chunking costs.
     """
-    import statistics
-    import time
-
-    repeat = _as_int("repeat", repeat, 1)
-    warmup = _as_int("warmup", warmup, 0)
-    times: dict[str, list[float]] = {name: [] for name in batches}
     with torch.inference_mode():
-        for round_ in range(warmup + repeat):
-            for name, batch in batches.items():
-                start = time.perf_counter()
-                model(**batch)
-                if round_ >= warmup:
-                    times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+        return alternating_medians({name: functools.partial(model, **batch) for name, batch in batches.items()},
+                                   repeat, warmup)

@@ -35,6 +35,13 @@ def load_retrieval_eval() -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """sentence-transformers' pooling: mean of hidden (B, T, d) over the real tokens, L2-normalised, fp32 (B, d)."""
+    mask = attention_mask.unsqueeze(-1).float()  # (B, T, 1)
+    pooled = (hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=-1)
+
+
 @torch.inference_mode()
 def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64, batch_size: int = 64) -> torch.Tensor:
     """Unit-length sentence embeddings (N, d): mean of the last hidden states over the attention mask, fp32.
@@ -51,10 +58,7 @@ def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64
         idx = order[start:start + batch_size]
         enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
                         return_tensors="pt")
-        hidden = model(**enc).last_hidden_state.float()  # (B, T, d)
-        mask = enc["attention_mask"].unsqueeze(-1).float()  # (B, T, 1)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        out[idx] = torch.nn.functional.normalize(pooled, dim=-1)
+        out[idx] = _mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
     return out
 
 

@@ -14,6 +14,7 @@ from longctx_lab.chunking import (
     ChunkPlan, TextChunk, batch_chunks, chunk_ids, chunk_sentences, chunk_text, seed_split_sequence,
     sentence_token_spans, spans_kept_whole, split_sequence, stitch,
 )
+from longctx_lab.text_chunking import alternating_medians, forward_seconds
 from longctx_lab.exercises import ____
 from longctx_lab.exercises import chunking as ex
 
@@ -346,3 +347,23 @@ def test_exercise_answers(tok):
     assert ex.whole_sentence_overlap.check(right).correct
     assert ex.whole_sentence_overlap.check(right - 1).status == "wrong"
     assert ex.whole_sentence_overlap.check(right + 1).status == "wrong"
+
+
+def test_alternating_medians_calls_each_in_turn_and_reports_medians():
+    calls = []
+    medians = alternating_medians({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeat=3,
+                                  warmup=2)
+    assert calls == ["a", "b"] * 5  # warm-up rounds run but are not timed
+    assert set(medians) == {"a", "b"} and all(t >= 0 for t in medians.values())
+    with pytest.raises(ValueError, match="repeat"):
+        alternating_medians({"a": lambda: None}, repeat=0)
+
+
+def test_forward_seconds_times_each_batch_under_inference_mode():
+    seen = []
+    model = torch.nn.Module()
+    model.forward = lambda **batch: seen.append((sorted(batch), torch.is_inference_mode_enabled()))
+    seconds = forward_seconds(model, {"one": {"input_ids": 1}, "two": {"input_ids": 2, "attention_mask": 3}},
+                              repeat=2, warmup=0)
+    assert set(seconds) == {"one", "two"} and all(t >= 0 for t in seconds.values())
+    assert seen == [(["input_ids"], True), (["attention_mask", "input_ids"], True)] * 2

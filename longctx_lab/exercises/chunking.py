@@ -41,6 +41,7 @@ memory_ratio = Exercise(
 )
 
 
+@lru_cache(maxsize=1)  # loading MiniLM takes seconds; a learner may check many times
 def _minilm_specials() -> int:
     from ..models import load_minilm
 

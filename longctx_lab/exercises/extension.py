@@ -4,6 +4,8 @@ Every expected answer is computed by the kit's own code, so it cannot drift from
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..extension import rope_frequencies, rope_wavelengths, scaled_rope_frequencies
 from ..needle import load_extension_results
 from . import Exercise, expect_close, expect_equal
@@ -59,6 +61,7 @@ yarn_logit_scale = Exercise(
 )
 
 
+@lru_cache(maxsize=1)
 def _first_miss() -> int:
     results = load_extension_results()
     missed = [t["n_tokens"] for t in results["needle"]["none"] if t["rank"] > 1]

@@ -14,7 +14,22 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 
-__all__ = ["attention_heatmap_grid", "figure_fingerprint", "segment_colors", "token_strip"]
+__all__ = ["attention_heatmap_grid", "distance_bin_labels", "distance_bins", "figure_fingerprint", "segment_colors",
+           "token_strip"]
+
+
+def distance_bins(t: int) -> np.ndarray:
+    """Bin edges 0, 1, 2, 4, 8, … up to t: distances grow by doublings, so near and far both stay readable.
+
+    Taught in 03_attention, § Which heads look far, and 02_segment_loss, § Loss by position.
+    """
+    edges = [0, 1] + [2**i for i in range(1, max(1, math.ceil(math.log2(max(t, 2)))) + 1)]
+    return np.array(sorted({min(e, t) for e in edges}), dtype=np.float64)
+
+
+def distance_bin_labels(edges) -> list[str]:
+    """Tick labels for bins between consecutive `edges`: "4–7" for [4, 8), a single "1" for [1, 2)."""
+    return [f"{int(a)}" if b - a <= 1 else f"{int(a)}–{int(b) - 1}" for a, b in zip(edges[:-1], edges[1:])]
 
 
 def segment_colors(m: int) -> list:

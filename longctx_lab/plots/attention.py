@@ -10,6 +10,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from ..attention import HeadStats
+from . import distance_bin_labels, distance_bins
 
 __all__ = [
     "block_mask_figure",
@@ -54,15 +55,6 @@ def head_stats_heatmaps(stats: HeadStats, size: float = 2.4) -> Figure:
     return fig
 
 
-def distance_bins(t: int) -> np.ndarray:
-    """Bin edges 0, 1, 2, 4, 8, … up to t: distances grow by doublings, so near and far both stay readable.
-
-    Taught in 03_attention, § Which heads look far.
-    """
-    edges = [0, 1] + [2**i for i in range(1, max(1, math.ceil(math.log2(max(t, 2)))) + 1)]
-    return np.array(sorted({min(e, t) for e in edges}), dtype=np.float64)
-
-
 def head_pattern_figure(attn_map, profile, title: str = "") -> Figure:
     """One head: its (T, T) attention map (log colour) and its mass per distance bin (`profile`, length T).
 
@@ -87,8 +79,7 @@ def head_pattern_figure(attn_map, profile, title: str = "") -> Figure:
     edges = distance_bins(t)
     totals, _ = np.histogram(np.arange(t), bins=edges, weights=mass)
     right.bar(range(len(totals)), totals, color="tab:blue")
-    right.set_xticks(range(len(totals)), [f"{int(a)}" if b - a <= 1 else f"{int(a)}–{int(b) - 1}"
-                                          for a, b in zip(edges[:-1], edges[1:])], rotation=60, fontsize=7)
+    right.set_xticks(range(len(totals)), distance_bin_labels(edges), rotation=60, fontsize=7)
     right.set_ylim(0, 1)
     right.set_xlabel("distance i − j (tokens)")
     right.set_ylabel("attention mass (mean over queries)")

@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..segment_loss import SegmentLoss, loss_by_position
+from . import distance_bin_labels, distance_bins
 
 __all__ = ["MODE_COLORS", "position_curve", "segment_bars", "segment_loss_figure"]
 
@@ -52,15 +53,6 @@ def segment_bars(results: Mapping[str, SegmentLoss], k: int | None = None, ax=No
     return ax.figure
 
 
-def _offset_bins(k: int) -> list[tuple[int, int]]:
-    """Offsets 0, 1, 2–3, 4–7, … inside a segment of k: doubling bins, so the start gets the detail."""
-    bins, start = [(0, 1)], 1
-    while start < k:
-        bins.append((start, min(2 * start, k)))
-        start *= 2
-    return bins
-
-
 def position_curve(results: Mapping[str, SegmentLoss], k: int | None = None, ax=None) -> Figure:
     """Mean NLL by offset inside a segment of k tokens (doubling bins), one line per mode; disjoint spikes at the start.
 
@@ -71,12 +63,13 @@ def position_curve(results: Mapping[str, SegmentLoss], k: int | None = None, ax=
     if ax is None:
         fig = Figure(figsize=(7, 2.8), layout="constrained")
         ax = fig.add_subplot()
-    bins = _offset_bins(k)
+    edges = distance_bins(k).astype(int)  # offsets 0, 1, 2–3, 4–7, …: the start of a segment gets the detail
+    bins = list(zip(edges[:-1], edges[1:]))
     for label, result in results.items():
         curve = loss_by_position(result, k).numpy()
         binned = [np.nanmean(curve[a:b]) if not np.isnan(curve[a:b]).all() else np.nan for a, b in bins]
         ax.plot(np.arange(len(bins)), binned, marker="o", color=_color(label, result), label=label, lw=1.5)
-    ax.set_xticks(np.arange(len(bins)), [str(a) if b - a == 1 else f"{a}–{b - 1}" for a, b in bins], fontsize=8)
+    ax.set_xticks(np.arange(len(bins)), distance_bin_labels(edges), fontsize=8)
     ax.set_xlabel("offset inside the segment")
     ax.set_ylabel("mean NLL (nats)")
     ax.legend(fontsize=8)

@@ -49,9 +49,9 @@ def render_head_pattern(maps: torch.Tensor, layer: int, head: int, stats: HeadSt
     attn = maps[layer, head].float()
 
     def compute() -> tuple[dict[str, float], torch.Tensor]:
-        head_values = (head_stats(attn) if stats is None else
-                       HeadStats(*(value[layer, head] for value in stats.as_dict().values())))
-        numbers = {name: round(float(value), 3) for name, value in head_values.as_dict().items()}
+        head_values = (head_stats(attn).as_dict() if stats is None else
+                       {name: value[layer, head] for name, value in stats.as_dict().items()})
+        numbers = {name: round(float(value), 3) for name, value in head_values.items()}
         return numbers, distance_profile(attn).mean(0)
 
     numbers, profile = compute() if cache is None else cache.get((layer, head), compute)
@@ -102,8 +102,8 @@ def render_span_mask(z: float, R: float, row: torch.Tensor | None = None, span: 
         raise ValueError(f"row must be a 1-D attention row of length >= 2, got shape {tuple(row.shape)}")
     mask = adaptive_span_mask(row.numel(), float(z), float(R))
     masked = row * mask
-    masked = masked / masked.sum()
-    kept = float((row * mask).sum())
+    kept = float(masked.sum())
+    masked = masked / kept
     reach = int((mask > 0).sum())
     summary = (f"z = {z:g}, R = {R:g}: mask > 0 for distances < {reach}; "
                f"{kept:.1%} of the row's mass survives before renormalising")

@@ -25,12 +25,21 @@ def build_variant(model, sparsity: float, bits: int):
 
     Taught in 05_compression, § The live panel.
     """
-    if bits not in BIT_LABELS:
-        raise ValueError(f"bits must be one of {sorted(BIT_LABELS)}, got {bits!r}")
-    variant = prune(model, sparsity)
+    _check_bits([bits])
+    return _store_at(prune(model, sparsity), bits)
+
+
+def _check_bits(bits: Sequence[int]) -> None:
+    unknown = [b for b in bits if b not in BIT_LABELS]
+    if unknown:
+        raise ValueError(f"bits must be one of {sorted(BIT_LABELS)}, got {unknown[0]!r}")
+
+
+def _store_at(model, bits: int):
+    """The (already pruned) model stored at `bits`: as is (32), a bf16 copy (16) or dynamic int8 (8)."""
     if bits == 16:
-        return cast_weights(variant, torch.bfloat16)
-    return quantize_int8(variant) if bits == 8 else variant
+        return cast_weights(model, torch.bfloat16)
+    return quantize_int8(model) if bits == 8 else model
 
 
 def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tensor,
@@ -40,6 +49,7 @@ def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tenso
 
     Taught in 05_compression, § The live panel.
     """
+    _check_bits(bits)  # before any scoring, not after minutes of it
     cache = cache if cache is not None else ResultCache()
     settings = [(s, b) for s in sparsities for b in bits]
     grid, pruned = {}, {}
@@ -47,12 +57,10 @@ def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tenso
     def compute(s: float, b: int) -> VariantReport:
         if s not in pruned:  # one pruned copy per sparsity, shared by its bit widths
             pruned[s] = prune(model, s)
-        variant = {32: lambda m: m, 16: lambda m: cast_weights(m, torch.bfloat16), 8: quantize_int8}[b](pruned[s])
-        return evaluate_variant(f"{BIT_LABELS[b]} {int(round(s * 100))}%", variant, tokenizer, items, reference)
+        return evaluate_variant(f"{BIT_LABELS[b]} {int(round(s * 100))}%", _store_at(pruned[s], b), tokenizer, items,
+                                reference)
 
     for s, b in tqdm(settings, desc="scoring compressed variants"):
-        if b not in BIT_LABELS:
-            raise ValueError(f"bits must be one of {sorted(BIT_LABELS)}, got {b!r}")
         grid[(s, b)] = cache.get(("minilm", s, b), lambda: compute(s, b))
     return grid
 
@@ -68,7 +76,8 @@ def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int],
     sparsities = sorted({s for s, _ in grid})
     fig = Figure(figsize=(8, 3), layout="constrained")
     fid_ax, size_ax = fig.subplots(1, 2)
-    for i, b in enumerate(sorted({b for _, b in grid}, reverse=True)):
+    bit_widths = sorted({b for _, b in grid}, reverse=True)
+    for i, b in enumerate(bit_widths):
         fid_ax.plot([s * 100 for s in sparsities], [grid[(s, b)].fidelity_mean for s in sparsities], marker="o",
                     ms=3, color=f"C{i}", label=BIT_LABELS[b])
     fid_ax.scatter([sparsity * 100], [chosen.fidelity_mean], s=120, facecolors="none", edgecolors="k", zorder=4)
@@ -76,8 +85,8 @@ def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int],
     fid_ax.set_ylabel("mean cosine to fp32")
     fid_ax.legend(fontsize=8)
     fid_ax.grid(alpha=0.3)
-    names = [BIT_LABELS[b] for b in sorted({b for _, b in grid}, reverse=True)]
-    sizes = [grid[(sparsity, b)].size_bytes / 1e6 for b in sorted({b for _, b in grid}, reverse=True)]
+    names = [BIT_LABELS[b] for b in bit_widths]
+    sizes = [grid[(sparsity, b)].size_bytes / 1e6 for b in bit_widths]
     colors = ["k" if name == BIT_LABELS[bits] else "0.75" for name in names]
     size_ax.bar(names, sizes, color=colors)
     size_ax.set_ylabel(f"size at {sparsity:.0%} sparsity (MB)")

@@ -56,8 +56,7 @@ def render_needle_heatmap(method: str = "none", measure: str = "found", results:
     """
     results = load_extension_results() if results is None else results
     grid, lengths, depths = needle_grid(results, method, measure)
-    found, _, _ = needle_grid(results, method, "found")
-    rank, _, _ = needle_grid(results, method, "rank")
+    found, rank = (needle_grid(results, method, m)[0] for m in ("found", "rank"))
     summary = (f"{method}: key generated in {int(found.sum())} of {found.size} trials, "
                f"ranked first by teacher forcing in {int((rank == 1).sum())} of {rank.size}")
     return PanelView(summary, needle_heatmap(results, method, measure),

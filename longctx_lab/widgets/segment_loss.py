@@ -16,20 +16,24 @@ __all__ = ["render_segment_loss", "segment_loss_panel"]
 PANEL_MODES = ("full", "disjoint", "sliding")
 
 
+def _mode_key(mode: str, model, n: int, k: int, stride: int | None) -> tuple:
+    """The cache key of one mode's result; the stride only matters for sliding windows."""
+    return mode, id(model), n, k, stride if mode == "sliding" else None
+
+
 def _panel_results(model, input_ids: torch.Tensor, k: int, m: int, stride: int, cache: ResultCache) -> dict[str, SegmentLoss]:
     """The three modes for one setting: computed once with a progress bar, then served from `cache`.
 
     Each mode is cached on its own too, so moving only the stride re-runs only the sliding windows.
     """
     n = m * k
-    settings = {"full": (n, k, None), "disjoint": (n, k, None), "sliding": (n, k, stride)}
 
     def compute_setting() -> dict[str, SegmentLoss]:
         results = {}
         for mode in tqdm(PANEL_MODES, desc=f"scoring n={n}, k={k}, s={stride}", leave=False):
-            n_, k_, s_ = settings[mode]
-            results[mode] = cache.get((mode, id(model), n_, k_, s_),
-                                      lambda: segment_loss(model, input_ids[:n_], k_, mode, stride=s_))
+            mode_stride = stride if mode == "sliding" else None
+            results[mode] = cache.get(_mode_key(mode, model, n, k, mode_stride),
+                                      lambda: segment_loss(model, input_ids[:n], k, mode, stride=mode_stride))
         return results
 
     return cache.get(("setting", id(model), n, k, stride), compute_setting)
@@ -78,7 +82,8 @@ def segment_loss_panel(model, input_ids, k: int = 128, m: int = 4, stride: int =
         if not isinstance(result, SegmentLoss):
             raise TypeError(f"precomputed must hold SegmentLoss results, got {type(result).__name__}")
         if result.mode in PANEL_MODES:
-            cache.get((result.mode, id(model), result.per_token.numel(), result.k, result.stride), lambda r=result: r)
+            cache.get(_mode_key(result.mode, model, result.per_token.numel(), result.k, result.stride),
+                      lambda r=result: r)
     k_min, k_max, k_step = k_range
     if not 2 <= k_min <= k <= k_max:
         raise ValueError(f"need 2 <= k_min <= k <= k_max, got k_range={k_range}, k={k}")

@@ -5,11 +5,10 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..chunking import ChunkPlan
+from ..plots.chunking import BYTES_FP32
 from . import LivePanel, PanelView
 
 __all__ = ["render_cost_view", "cost_panel"]
-
-BYTES_FP32 = 4
 
 
 def render_cost_view(n: int, k: int, heads: int = 9) -> PanelView:
