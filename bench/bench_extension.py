@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import Row, matmul_flops, print_rows, timed  # noqa: E402
+from harness import Row, attention_flops, matmul_flops, print_rows, timed  # noqa: E402
 
 from longctx_lab.data import make_haystack  # noqa: E402
 from longctx_lab.models import load_smollm2  # noqa: E402
@@ -22,8 +22,7 @@ def prefill_flops(model, n: int) -> float:
     config = model.config
     embedding = config.vocab_size * config.hidden_size  # tied with the head; the head runs for one token only
     model_params = sum(p.numel() for p in model.parameters()) - embedding
-    attention = 2 * n * n * config.num_attention_heads * config.head_dim * config.num_hidden_layers
-    return 2 * model_params * n + attention
+    return 2 * model_params * n + attention_flops(config, n)
 
 
 def run() -> list[Row]:

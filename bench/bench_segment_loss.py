@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import Row, machine_label, matmul_flops, print_rows, timed  # noqa: E402
+from harness import Row, attention_flops, machine_label, matmul_flops, print_rows, timed  # noqa: E402
 
 from longctx_lab import available_models, load_smollm2, load_text, segment_loss, tiny_lm, token_nll  # noqa: E402
 from longctx_lab.chunking import ChunkPlan  # noqa: E402
@@ -53,8 +53,7 @@ def smollm2_mfu(model, ids: torch.Tensor) -> Row:
     """Model FLOP utilisation of one SmolLM2 forward over n tokens vs this machine's measured matmul rate."""
     cfg, n = model.config, ids.numel()
     linear = sum(mod.weight.numel() for mod in model.modules() if isinstance(mod, torch.nn.Linear))
-    attention = 2 * 2 * n * n * cfg.num_attention_heads * cfg.head_dim * cfg.num_hidden_layers  # QKᵀ and AV, full square
-    flops = 2 * n * linear + attention
+    flops = 2 * n * linear + attention_flops(cfg, n)  # every Linear incl. the head: logits for all n tokens
     with torch.no_grad():
         seconds = timed(lambda: model(input_ids=ids[None]), repeat=2, warmup=1)
     peak = matmul_flops()

@@ -34,27 +34,32 @@ def _goal_met(ratio: float, goal: str) -> bool:
     return {">=": ratio >= value, "<=": ratio <= value, ">": ratio > value, "<": ratio < value}[op]
 
 
+def _samples(fn: Callable[[], object], runs: int) -> list[float]:
+    """Wall time of each of `runs` calls of `fn()`, in seconds."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def timed(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
     """Median wall time of `fn()` in seconds over `repeat` runs after `warmup` runs."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(_samples(fn, repeat))
 
 
 def latencies(fn: Callable[[], object], calls: int = 100) -> tuple[float, float]:
     """Median and 95th-percentile latency of `fn()` in seconds over `calls` calls."""
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    times.sort()
+    times = sorted(_samples(fn, calls))
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def attention_flops(config, n: int) -> float:
+    """FLOPs of QKᵀ and AV in one causal n-token forward: 2 matmuls × 2n²·heads·head_dim per layer, halved (causal)."""
+    return 2 * n * n * config.num_attention_heads * config.head_dim * config.num_hidden_layers
 
 
 def matmul_flops(size: int = 1024, repeat: int = 5) -> float:

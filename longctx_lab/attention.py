@@ -6,8 +6,9 @@ The adaptive attention span (Sukhbaatar et al. 2019) and its tiny trainable mode
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
+from typing import Any, Callable
 
 import torch
 
@@ -106,8 +107,7 @@ class HeadStats:
     sink_mass: torch.Tensor  # a_i0, the mass on the first token
 
     def as_dict(self) -> dict[str, torch.Tensor]:
-        return {"mean_distance": self.mean_distance, "span90": self.span90,
-                "entropy": self.entropy, "sink_mass": self.sink_mass}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def head_stats(attn: torch.Tensor, mass: float = 0.9) -> HeadStats:
@@ -138,26 +138,34 @@ def _attention_modules(model) -> list[torch.nn.Module]:
 
 
 @torch.no_grad()
+def _per_layer_attention(model, input_ids: torch.Tensor, reduce: Callable[[torch.Tensor], Any]) -> list:
+    """`reduce(weights)` of each layer's (H, T, T) attention weights in one forward pass, as the layer runs.
+
+    Only one layer's weights are alive at a time, so memory stays O(H·T²), not O(L·H·T²).
+    """
+    _require_eager(model)
+    per_layer = []
+
+    def hook(_module, _inputs, output) -> None:
+        per_layer.append(reduce(output[1][0]))  # output[1]: (B, H, T, T); batch item 0
+
+    handles = [module.register_forward_hook(hook) for module in _attention_modules(model)]
+    try:
+        model(input_ids=input_ids)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return per_layer
+
+
 def layer_head_stats(model, input_ids, mass: float = 0.9) -> HeadStats:
     """`head_stats` for every layer and head, reduced layer by layer so only one (H, T, T) map is held at a time.
 
     Taught in 03_attention, § Which heads look far.
     """
-    _require_eager(model)
     ids = _as_batch(input_ids).to(model.device)
-    per_layer: list[HeadStats] = []
-
-    def reduce(_module, _inputs, output) -> None:
-        per_layer.append(head_stats(output[1][0].float(), mass))  # output[1]: (B, H, T, T)
-
-    handles = [module.register_forward_hook(reduce) for module in _attention_modules(model)]
-    try:
-        model(input_ids=ids)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return HeadStats(*(torch.stack([getattr(s, f).cpu() for s in per_layer]) for f in
-                       ("mean_distance", "span90", "entropy", "sink_mass")))
+    per_layer = _per_layer_attention(model, ids, lambda weights: head_stats(weights.float(), mass))
+    return HeadStats(*(torch.stack([getattr(s, f.name).cpu() for s in per_layer]) for f in fields(HeadStats)))
 
 
 @dataclass

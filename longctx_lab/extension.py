@@ -17,6 +17,9 @@ from typing import Iterator
 
 import torch
 
+from .attention import _require_eager
+from .segment_loss import _as_ids
+
 __all__ = [
     "ROPE_METHODS", "ScaledRope", "apply_rope", "rope_check", "rope_frequencies", "rope_parameters_for",
     "rope_score_by_distance", "rope_wavelengths", "scaled_rope_frequencies", "transformers_rope_frequencies",
@@ -278,9 +281,8 @@ def rope_check(model, input_ids, layer: int = 0) -> dict[str, float]:
     Taught in 06_context_extension, § RoPE from scratch.
     """
     attn = _attention_layer(model, layer)
-    if model.config._attn_implementation != "eager":
-        raise ValueError("rope_check needs the attention weights: load the model with attn_implementation='eager'")
-    ids = torch.as_tensor(input_ids).reshape(1, -1).to(model.device)
+    _require_eager(model)
+    ids = _as_ids(input_ids)[None].to(model.device)  # (1, n)
     captured: dict[str, torch.Tensor] = {}
     hooks = [
         attn.q_proj.register_forward_hook(lambda m, i, o: captured.__setitem__("q", o.detach())),

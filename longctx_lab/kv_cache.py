@@ -9,11 +9,12 @@ in full precision.
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from dataclasses import dataclass
 
 import torch
+
+from .segment_loss import _cache_kwargs, _new_cache
 
 __all__ = ["KVQuantResult", "fake_quantize", "kv_cache_bytes", "kv_head_dim", "kv_quant_curve", "kv_quant_nll",
            "kv_quantized_bytes", "llama3_8b_config"]
@@ -31,6 +32,11 @@ def kv_head_dim(config) -> int:
             raise TypeError(f"config must be a transformers model config with an int {name}, "
                             f"got {type(config).__name__}")
     return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+
+
+def _kv_heads(config) -> int:
+    """KV heads of a config: `num_key_value_heads` (grouped-query attention) if set, else one per query head."""
+    return getattr(config, "num_key_value_heads", None) or config.num_attention_heads
 
 
 def llama3_8b_config(num_key_value_heads: int = 8):
@@ -59,13 +65,23 @@ def kv_cache_bytes(config, seq_len: int, bytes_per_value: float, batch: int = 1)
     if isinstance(bytes_per_value, bool) or not isinstance(bytes_per_value, (int, float)) or bytes_per_value <= 0:
         raise ValueError(f"bytes_per_value must be a number > 0 (2 for fp16, 1 for int8, 0.5 for int4), "
                          f"got {bytes_per_value!r}")
-    kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    kv_heads = _kv_heads(config)
     return int(2 * config.num_hidden_layers * kv_heads * head_dim * seq_len * batch * bytes_per_value)
 
 
 def _check_bits(bits) -> None:
     if bits not in SUPPORTED_BITS:
         raise ValueError(f"bits must be one of {SUPPORTED_BITS}, got {bits!r}")
+
+
+def _check_at_least(name: str, value, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+
+def _check_window_group(window, group) -> None:
+    _check_at_least("window", window, 0)
+    _check_at_least("group", group, 1)
 
 
 def fake_quantize(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
@@ -92,7 +108,8 @@ def kv_quantized_bytes(config, seq_len: int, bits: int, window: int, group: int,
     """
     _check_bits(bits)
     head_dim = kv_head_dim(config)
-    kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    kv_heads = _kv_heads(config)
+    _check_window_group(window, group)
     if n_quantized is None:
         n_quantized = max(0, seq_len - window) // group * group
     if not 0 <= n_quantized <= seq_len:
@@ -144,8 +161,6 @@ def kv_quant_curve(model, input_ids: torch.Tensor, bits_options=(None, 8, 4, 2),
 
     Taught in 05_compression, § Quantizing the KV cache.
     """
-    from transformers import DynamicCache
-
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a causal LM (torch.nn.Module), got {type(model).__name__}")
     for bits in bits_options:
@@ -156,32 +171,33 @@ def kv_quant_curve(model, input_ids: torch.Tensor, bits_options=(None, 8, 4, 2),
         raise TypeError("input_ids must be an integer tensor of shape (n,) or (1, n)")
     n = ids.shape[1]
     prefix = n // 2 if prefix is None else prefix
-    for name, value, low in [("window", window, 0), ("group", group, 1), ("chunk", chunk, 1), ("prefix", prefix, 1)]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    _check_window_group(window, group)
+    _check_at_least("chunk", chunk, 1)
+    _check_at_least("prefix", prefix, 1)
     if not prefix < n:
         raise ValueError(f"prefix must leave at least 1 token to decode: prefix={prefix}, n={n}")
-    # transformers renamed past_key_values to cache (5.2x); pass whichever this version's forward takes.
-    keyword = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    prefix_cache = DynamicCache()
-    out = model(input_ids=ids[:, :prefix], use_cache=True, logits_to_keep=1, **{keyword: prefix_cache})
+    prefix_cache = _new_cache(model)
+    out = model(input_ids=ids[:, :prefix], logits_to_keep=1, **_cache_kwargs(model, prefix_cache))
     first_logits = out.logits[0, -1:].float()  # (1, V): predicts token `prefix`
     fp16_bytes = kv_cache_bytes(model.config, n, 2)
     results = []
     for bits in bits_options:
         cache, previous = copy.deepcopy(prefix_cache), first_logits
+        cache_kwargs = _cache_kwargs(model, cache)
         n_quantized, total_nll = 0, 0.0
         for start in range(prefix, n, chunk):
             if bits is not None:
                 limit = n_quantized + max(0, cache.get_seq_length() - window - n_quantized) // group * group
-                for layer in cache.layers:
-                    for g in range(n_quantized, limit, group):
-                        keys = layer.keys[:, :, g:g + group]  # (B, H_kv, group, d_head)
-                        layer.keys[:, :, g:g + group] = fake_quantize(keys, bits, dim=-2)
-                        layer.values[:, :, g:g + group] = fake_quantize(layer.values[:, :, g:g + group], bits, dim=-1)
+                if limit > n_quantized:  # whole groups only: limit - n_quantized is a multiple of group
+                    sl = slice(n_quantized, limit)
+                    for layer in cache.layers:
+                        # Keys: (B, H_kv, G·group, d) -> (B, H_kv, G, group, d), one scale per channel per group.
+                        keys = layer.keys[:, :, sl].unflatten(2, (-1, group))
+                        layer.keys[:, :, sl] = fake_quantize(keys, bits, dim=-2).flatten(2, 3)
+                        layer.values[:, :, sl] = fake_quantize(layer.values[:, :, sl], bits, dim=-1)  # per token
                 n_quantized = limit
             piece = ids[:, start:start + chunk]
-            logits = model(input_ids=piece, use_cache=True, **{keyword: cache}).logits[0].float()  # (c, V)
+            logits = model(input_ids=piece, **cache_kwargs).logits[0].float()  # (c, V)
             predictions = torch.cat([previous, logits[:-1]])  # position t predicts token t + 1
             total_nll += torch.nn.functional.cross_entropy(predictions, piece[0], reduction="sum").item()
             previous = logits[-1:]

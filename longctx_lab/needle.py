@@ -6,10 +6,8 @@ stored in data/needle_results.json; the notebook loads them and recomputes a sma
 """
 from __future__ import annotations
 
-import inspect
 import json
 import math
-import numbers
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -18,8 +16,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .attention import _per_layer_attention, _require_eager
 from .chunking import ChunkPlan
-from .data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
+from .data import QUESTION, _check_int, answer_ids, data_dir, distractor_keys, load_text, make_haystack
+from .segment_loss import _as_ids, _cache_kwargs, _new_cache
+from .yardstick import _mean_pool
 
 __all__ = [
     "NeedleTrial", "attention_to_needle", "compute_extension_results", "load_extension_results",
@@ -29,20 +30,6 @@ __all__ = [
 RESULTS_FILE = "needle_results.json"
 
 
-def _check_count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name}={value} is out of range; valid: {name} ≥ {low}")
-    return int(value)
-
-
-def _cache_kwargs(model, cache) -> dict:
-    """The KV cache under whichever keyword this transformers version takes (`cache` or `past_key_values`)."""
-    name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    return {name: cache, "use_cache": True}
-
-
 def repeated_document_ids(tokenizer, n_tokens: int) -> torch.Tensor:
     """The long document's token ids, repeated (blank line between copies) and cut to exactly n_tokens.
 
@@ -50,7 +37,7 @@ def repeated_document_ids(tokenizer, n_tokens: int) -> torch.Tensor:
     document-length earlier, so the loss there measures whether it still finds that text.
     Taught in 06_context_extension, § Perplexity past the trained length.
     """
-    n_tokens = _check_count("n_tokens", n_tokens, 2)
+    n_tokens = _check_int(n_tokens, "n_tokens", 2)
     once = tokenizer.encode(load_text("long_document") + "\n\n", add_special_tokens=False)
     copies = math.ceil(n_tokens / len(once))
     return torch.tensor((once * copies)[:n_tokens])
@@ -65,10 +52,7 @@ def long_context_nll(model, input_ids, method: str = "none", factor: float = 1.0
     """
     from .extension import use_rope_scaling  # here, not at the top: extension.py re-exports this module
 
-    ids = torch.as_tensor(input_ids).reshape(-1)
-    if ids.numel() < 2:
-        raise ValueError(f"input_ids must hold at least 2 tokens, got {ids.numel()}")
-    ids = ids.to(model.device)
+    ids = _as_ids(input_ids).to(model.device)
     losses = []
     with use_rope_scaling(model, method, factor), torch.no_grad():
         hidden = model.model(input_ids=ids[None]).last_hidden_state[0]  # (n, d_model)
@@ -128,20 +112,19 @@ def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n
     from .extension import use_rope_scaling  # here, not at the top: extension.py re-exports this module
 
     haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed, filler=filler)
-    max_new_tokens = _check_count("max_new_tokens", max_new_tokens, 1)
-    from transformers import DynamicCache
-
+    max_new_tokens = _check_int(max_new_tokens, "max_new_tokens", 1)
     ids = torch.tensor([haystack.input_ids], device=model.device)
     with use_rope_scaling(model, method, factor), torch.no_grad():
-        cache = DynamicCache(config=model.config)
-        prefill = model(input_ids=ids, logits_to_keep=1, **_cache_kwargs(model, cache))
+        cache = _new_cache(model)
+        cache_kwargs = _cache_kwargs(model, cache)  # once per trial: inspect.signature is not free
+        prefill = model(input_ids=ids, logits_to_keep=1, **cache_kwargs)
         first = prefill.logits[0, -1].float().log_softmax(-1)  # (V,)
         generated, token = [], int(first.argmax())
         for _ in range(max_new_tokens):
             generated.append(token)
             if len(generated) == max_new_tokens:
                 break
-            step = model(input_ids=torch.tensor([[token]], device=model.device), **_cache_kwargs(model, cache))
+            step = model(input_ids=torch.tensor([[token]], device=model.device), **cache_kwargs)
             token = int(step.logits[0, -1].argmax())
 
         keys = [haystack.key, *distractor_keys(haystack.key, n_distractors, seed=seed)]
@@ -163,23 +146,12 @@ def attention_to_needle(model, tokenizer, n_tokens: int, depth: float, seed: int
     The model must use eager attention (its weights are read by a hook on each layer).
     Taught in 06_context_extension, § Where the model looks.
     """
-    if model.config._attn_implementation != "eager":
-        raise ValueError("attention_to_needle reads attention weights: load the model with attn_implementation='eager'")
-    from .extension import _attention_layer  # here, not at the top: extension.py re-exports this module
-
+    _require_eager(model)
     haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed)
     start, end = haystack.needle_span
-    masses: list[torch.Tensor] = []
-    # Reduce each layer's (1, H, n, n) weights at once, so only one layer's map is ever held.
-    hooks = [_attention_layer(model, i).register_forward_hook(
-        lambda m, i, o: masses.append(o[1][0, :, -1, start:end].sum(-1).float().cpu()))
-        for i in range(len(model.model.layers))]
-    try:
-        with torch.no_grad():
-            model(input_ids=torch.tensor([haystack.input_ids], device=model.device))
-    finally:
-        for hook in hooks:
-            hook.remove()
+    ids = torch.tensor([haystack.input_ids], device=model.device)
+    # Each layer's (H, n, n) weights are reduced as the layer runs, so only one layer's map is ever held.
+    masses = _per_layer_attention(model, ids, lambda weights: weights[:, -1, start:end].sum(-1).float().cpu())
     return torch.stack(masses)  # (L, H)
 
 
@@ -206,13 +178,12 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
         attention_mask = torch.arange(width, device=device) < lengths[:, None]  # (B, width)
         with torch.no_grad():
             hidden = encoder(input_ids=input_ids, attention_mask=attention_mask.long()).last_hidden_state  # (B, k+2, d)
-        mask = attention_mask[..., None].float()
-        return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+        return _mean_pool(hidden, attention_mask)
 
     question = embed([encoder_tokenizer.encode(query, add_special_tokens=False)])[0]
     ranks = {}
     for k in chunk_sizes:
-        k = _check_count("chunk size", k, 1)
+        k = _check_int(k, "chunk size", 1)
         if k > limit:
             raise ValueError(f"chunk size {k} is out of range; valid: 1 ≤ k ≤ {limit} (the encoder's positions)")
         spans = ChunkPlan(len(ids), k).spans

@@ -66,7 +66,7 @@ def segment_gradients(model, input_ids, k: int, accumulate: bool = True) -> Segm
             loss.backward()  # .grad accumulates across groups
             total += float(loss.detach())
             peak = max(peak, meter.bytes)
-    grads = {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
+    grads = {name: p.grad.detach() for name, p in model.named_parameters() if p.grad is not None}
     model.zero_grad(set_to_none=True)
     return SegmentGradients(total, grads, peak, len(groups))
 

@@ -169,21 +169,24 @@ def _windows_nll(model, ids: torch.Tensor, windows: list[tuple[int, int]], devic
     return nll, valid
 
 
-def _cache_keyword(model) -> str:
+def _cache_kwargs(model, cache) -> dict:
+    """Keyword arguments that hand `cache` to `model`'s forward: `{"cache" | "past_key_values": cache, "use_cache": True}`.
+
+    transformers renamed past_key_values to cache (5.2x); this passes whichever the forward takes.
+    Look it up once per run, not once per decoding step (inspect.signature is not free).
+    """
     params = inspect.signature(model.forward).parameters
     for name in ("cache", "past_key_values"):
         if name in params:
-            return name
-    raise TypeError(f"{type(model).__name__}.forward takes neither `cache` nor `past_key_values`; recurrent mode needs a KV cache")
+            return {name: cache, "use_cache": True}
+    raise TypeError(f"{type(model).__name__}.forward takes neither `cache` nor `past_key_values`; this needs a KV cache")
 
 
 def _new_cache(model):
+    """An empty DynamicCache laid out for `model`'s config."""
     from transformers import DynamicCache
 
-    try:
-        return DynamicCache(config=model.config)
-    except TypeError:  # older transformers: no config argument
-        return DynamicCache()
+    return DynamicCache(config=model.config)
 
 
 def _keep_last(cache, memory: int) -> None:
@@ -201,15 +204,17 @@ def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device)
     keys were rotated by RoPE at their own absolute positions, so only absolute query positions keep
     every query–key distance what it is in the full pass.
     """
-    keyword, cache = _cache_keyword(model), _new_cache(model)
+    cache = _new_cache(model)
+    cache_kwargs = _cache_kwargs(model, cache)
     per_token = torch.full((ids.numel(),), float("nan"))
     previous_last_logits = None  # (1, V): the prediction for the next segment's first token
     for start, end in ChunkPlan(ids.numel(), k).spans:
         if memory == 0:
             cache = _new_cache(model)
+            cache_kwargs = _cache_kwargs(model, cache)
         segment = ids[None, start:end].to(device)  # (1, len)
         positions = torch.arange(start, end, device=device)[None]
-        logits = model(input_ids=segment, position_ids=positions, use_cache=True, **{keyword: cache}).logits
+        logits = model(input_ids=segment, position_ids=positions, **cache_kwargs).logits
         if previous_last_logits is not None:
             per_token[start] = _nll(previous_last_logits[:, None], segment[:, :1])[0, 0].cpu()
         per_token[start + 1 : end] = _nll(logits[:, :-1], segment[:, 1:])[0].cpu()

@@ -267,6 +267,13 @@ def test_kv_quantized_bytes_accounting():
         kv_quantized_bytes(config, 100, 3, 16, 16)
 
 
+@pytest.mark.parametrize("window, group, match", [(128, 0, "group"), (128, -64, "group"), (-1, 64, "window"),
+                                                  (128, True, "group"), (128.0, 64, "window")])
+def test_kv_quantized_bytes_rejects_bad_window_and_group(window, group, match):
+    with pytest.raises(ValueError, match=match):  # group=0 used to be a ZeroDivisionError
+        kv_quantized_bytes(llama3_8b_config(), 1000, 8, window, group)
+
+
 @settings(max_examples=15, deadline=None)
 @given(bits=st.sampled_from([2, 4, 8]), dim=st.sampled_from([-1, -2]), seed=st.integers(0, 1000))
 def test_fake_quantize_error_is_at_most_half_a_step(bits, dim, seed):

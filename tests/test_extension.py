@@ -199,6 +199,14 @@ def test_long_context_nll_past_the_trained_length():
         long_context_nll(model, ids[:1])
 
 
+def test_long_context_nll_rejects_a_batch_instead_of_flattening_it():
+    model = tiny_lm(max_positions=64)
+    with pytest.raises(ValueError, match="input_ids"):
+        long_context_nll(model, torch.randint(0, 256, (2, 20)))
+    with pytest.raises(TypeError, match="input_ids"):
+        long_context_nll(model, torch.rand(20))
+
+
 def test_repeated_document_ids(smollm2):
     ids = repeated_document_ids(smollm2[1], 12000)
     assert ids.shape == (12000,)

@@ -258,3 +258,20 @@ def test_exercises_accept_right_reject_wrong_and_know_the_placeholder():
         assert exercise.check(wrong).status == "wrong", exercise.title
         assert exercise.check(____).status == "not attempted"
         assert exercise.hint().startswith("Hint 1/") and exercise.solution()
+
+
+def test_cache_helpers_pick_the_forward_keyword_and_refuse_models_without_a_cache():
+    from longctx_lab.segment_loss import _cache_kwargs, _new_cache
+
+    model = tiny_lm(seed=0)
+    cache = _new_cache(model)
+    kwargs = _cache_kwargs(model, cache)
+    assert kwargs["use_cache"] is True and len(kwargs) == 2
+    assert any(kwargs.get(name) is cache for name in ("cache", "past_key_values"))
+
+    class NoCache(torch.nn.Module):
+        def forward(self, input_ids):
+            return input_ids
+
+    with pytest.raises(TypeError, match="past_key_values"):
+        _cache_kwargs(NoCache(), cache)
