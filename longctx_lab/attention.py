@@ -68,9 +68,10 @@ def attention_maps(model, input_ids, layers: list[int] | None = None) -> torch.T
     return torch.stack([outputs.attentions[layer][0].float().cpu() for layer in chosen])  # (L, H, T, T)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=2)
 def _distance_matrix(t: int, device: torch.device) -> torch.Tensor:
-    # Cached: a panel asks for the same T on every redraw. Callers must not modify it.
+    # Cached: a panel asks for the same T on every redraw. Callers must not modify it. Only two are
+    # kept: at T = 4096 one is 128 MiB.
     positions = torch.arange(t, device=device)
     return (positions[:, None] - positions[None, :]).abs()  # (T, T)
 

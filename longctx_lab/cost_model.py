@@ -85,12 +85,17 @@ class StepPrediction:
         return self.compute_s + self.comm_s
 
 
+def _ring_pass_s(nbytes: float, p: int, link: LinkSpec) -> float:
+    """One ring all-gather (or reduce-scatter) of `nbytes` over p devices: (p−1)/p of the bytes, p−1 messages."""
+    return 0.0 if p == 1 else (p - 1) / p * nbytes / link.bandwidth + (p - 1) * link.latency
+
+
 def _state_sync_s(work: StepWorkload, p: int, link: LinkSpec) -> float:
     """Gradient all-reduce (2 ring passes), or with sharding all-gather weights twice + reduce-scatter grads (3)."""
-    if p == 1 or not work.training:
+    if not work.training:
         return 0.0
     passes = 3 if work.sharded else 2
-    return passes * ((p - 1) / p * work.params * work.bytes_per_value / link.bandwidth + (p - 1) * link.latency)
+    return passes * _ring_pass_s(work.params * work.bytes_per_value, p, link)
 
 
 def predict_step(work: StepWorkload, world_size: int, device: DeviceSpec, link: LinkSpec, strategy: str = "data") -> StepPrediction:
@@ -113,7 +118,7 @@ def predict_step(work: StepWorkload, world_size: int, device: DeviceSpec, link: 
         sequences = -(-work.batch // p)
         compute = sum(work.flops(sequences)) / device.flops
         outputs = work.batch * work.n * work.d_model * work.bytes_per_value
-        comm = grads if work.training else (0.0 if p == 1 else (p - 1) / p * outputs / link.bandwidth + (p - 1) * link.latency)
+        comm = grads if work.training else _ring_pass_s(outputs, p, link)
         memory = work.memory_bytes(sequences * work.n, p)
     else:
         dense, attention = work.flops(work.batch)

@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .chunking import _as_int
+
 __all__ = [
     "ModelInfo",
     "MissingModelError",
@@ -257,15 +259,11 @@ def tiny_lm(
     """
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    for name, value in [("seed", seed), ("vocab_size", vocab_size), ("hidden_size", hidden_size),
-                        ("n_layers", n_layers), ("n_heads", n_heads), ("n_kv_heads", n_kv_heads),
-                        ("max_positions", max_positions)]:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    for name, value in [("vocab_size", vocab_size), ("hidden_size", hidden_size), ("n_layers", n_layers),
-                        ("n_heads", n_heads), ("n_kv_heads", n_kv_heads), ("max_positions", max_positions)]:
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
+    seed = _as_int("seed", seed, -(2**63))
+    vocab_size, hidden_size, n_layers, n_heads, n_kv_heads, max_positions = (
+        _as_int(name, value, 1) for name, value in [
+            ("vocab_size", vocab_size), ("hidden_size", hidden_size), ("n_layers", n_layers), ("n_heads", n_heads),
+            ("n_kv_heads", n_kv_heads), ("max_positions", max_positions)])
     if hidden_size % n_heads or (hidden_size // n_heads) % 2:
         raise ValueError(f"hidden_size={hidden_size} must split into n_heads={n_heads} heads of even size")
     if n_heads % n_kv_heads:

@@ -232,6 +232,16 @@ def test_make_span_task_targets():
     assert task.is_query[:, :8].sum() == 0 and torch.all(task.is_query.sum(-1) == 4)
 
 
+def test_train_adaptive_span_is_seeded_and_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = train_adaptive_span(steps=2, length=16, batch=4, seed=5)
+    assert torch.equal(torch.rand(3), expected)  # the caller's random stream is where it was
+    again = train_adaptive_span(steps=2, length=16, batch=4, seed=5)
+    assert first.spans == again.spans and first.losses == again.losses
+
+
 def test_train_adaptive_span_runs_and_penalty_shrinks_spans():
     free = train_adaptive_span(steps=15, length=16, span_penalty=0.0, batch=8)
     squeezed = train_adaptive_span(steps=15, length=16, span_penalty=50.0, batch=8)

@@ -5,7 +5,6 @@ tests/browser/ checks that the views really draw (an <svg> inside the frame) in 
 import html
 import re
 import urllib.error
-import urllib.request
 
 import pytest
 import torch
@@ -14,8 +13,9 @@ from matplotlib.figure import Figure
 from longctx_lab import bertviz_offline
 from longctx_lab.bertviz_offline import LibrariesMissing, OfflineView, find_libraries, head_view, model_view
 
+from .servers import LOCAL
+
 TOKENS = ["[CLS]", "the", "cat", "sat", "[SEP]"]
-LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 directly, whatever *_proxy says
 
 
 def _attention(layers=2, heads=3, length=5, seed=0):
