@@ -28,3 +28,14 @@ def pytest_collectstart(collector):
     """nbval: never compare stderr (warnings, progress bars) or SVG renderings; text/plain still is."""
     if type(collector).__name__ == "IPyNbFile":
         collector.skip_compare += ("stderr", "image/svg+xml")
+
+
+def pytest_addoption(parser):
+    parser.addini("nbval_rtol", "relative tolerance for printed floats in notebook outputs "
+                  "(tests/nbval_tolerance.py)", default="1e-3")
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval: compare printed numbers within their printed precision (tests/nbval_tolerance.py)."""
+    from tests import nbval_tolerance
+    nbval_tolerance.install(config, items)
