@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -278,6 +279,14 @@ def tiny_lm(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LlamaForCausalLM(config)
+    # torch's normal_ draws with different vector code on different CPUs (AVX2, AVX-512, Arm), so the
+    # same seed would give another model on a learner's laptop; numpy's generator is the same everywhere.
+    rng = np.random.default_rng(seed % 2**64)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() >= 2:  # (out, in) matrices and the embedding; norms stay at 1
+                draw = rng.standard_normal(tuple(parameter.shape), dtype=np.float32) * config.initializer_range
+                parameter.copy_(torch.from_numpy(draw))
     return model.eval()
 
 

@@ -1,7 +1,10 @@
 """Why people segment anyway: gradients accumulated segment by segment, forward cost, and where phrases fall."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sys
 import time
 from dataclasses import dataclass
 
@@ -87,6 +90,20 @@ def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list
     return spans
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for the block (C++ libraries write there, not to sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
     """Wall time (s) of a plain fn() run and the peak bytes of tensor memory fn allocates on `device`.
 
@@ -107,7 +124,10 @@ def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
     seconds = time.perf_counter() - start
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
+    # The profiler's C++ side prints "USDT: profiler_start/stop" lines straight to file descriptor 2;
+    # a learner should not read them, so that descriptor points at /dev/null while it runs.
+    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, \
+            torch.no_grad():
         fn()
     events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
     current = peak = 0

@@ -275,3 +275,16 @@ def test_cache_helpers_pick_the_forward_keyword_and_refuse_models_without_a_cach
 
     with pytest.raises(TypeError, match="past_key_values"):
         _cache_kwargs(NoCache(), cache)
+
+
+def test_forward_cost_prints_nothing_to_native_stderr():
+    """torch.profiler's C++ side writes 'USDT: profiler_start' to fd 2; a learner must not see it."""
+    import subprocess
+    import sys
+    code = ("import torch\nfrom longctx_lab.segment_costs import forward_cost\n"
+            "seconds, peak = forward_cost(lambda: torch.ones(64, 64) @ torch.ones(64, 64))\n"
+            "assert peak > 0, peak\nprint('peak', peak)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "peak" in result.stdout
+    assert "USDT" not in result.stderr and "profiler_start" not in result.stderr, result.stderr
