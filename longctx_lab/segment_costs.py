@@ -1,7 +1,11 @@
 """Why people segment anyway: gradients accumulated segment by segment, forward cost, and where phrases fall."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -87,6 +91,35 @@ def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list
     return spans
 
 
+# Lines the profiler's C++ side (kineto) writes straight to file descriptor 2 at every start and stop,
+# whatever KINETO_LOG_LEVEL says: "USDT:<date> <pid>:<tid> SyncActivityProfilerHandler.cpp:52] profiler_start".
+_PROFILER_CHATTER = re.compile(r"^(USDT|STAGE|INFO):\S+ \S+ \d+:\d+ \S+\.cpp:\d+\]")
+
+
+@contextlib.contextmanager
+def _without_profiler_chatter():
+    """Catch what native code writes to fd 2 meanwhile; pass on every line except the profiler's chatter."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 at all: nothing to catch
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as caught:
+        sys.stderr.flush()
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read().decode(errors="replace").splitlines(keepends=True)
+                    if not _PROFILER_CHATTER.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+
+
 def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
     """Wall time (s) of a plain fn() run and the peak bytes of tensor memory fn allocates on `device`.
 
@@ -107,8 +140,9 @@ def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
     seconds = time.perf_counter() - start
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
-        fn()
+    with _without_profiler_chatter():
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
+            fn()
     events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
     current = peak = 0
     for _, nbytes in events:  # allocations are positive, frees negative
