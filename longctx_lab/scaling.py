@@ -8,6 +8,7 @@ The launcher, the collectives, ring attention and the cluster cost model live in
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ __all__ = [
     "fit_amdahl",
     "measure_scaling",
     "parallel_processing",
+    "scaling_note",
     "scaling_probe",
     "segment_shares",
     "single_process_gradient",
@@ -263,6 +265,33 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
     dist.all_gather(blocks, torch.tensor([stats.blocks_computed], device=device))
     point.ring_max_error, point.ring_blocks = error, [int(b.item()) for b in blocks]
     return point
+
+
+def scaling_note(points, cores: int | None = None) -> str:
+    """A sentence on what was measured here: this machine's cores and each P's speedup over P = 1, as numbers.
+
+    `points` come from `measure_scaling` (the first one is the P = 1 baseline); `cores` defaults to
+    `os.cpu_count()`. With one thread per worker, P workers can use at most min(P, cores) cores.
+    Taught in 04_multi_gpu_scaling, § Measured scaling.
+    """
+    points = list(points) if not isinstance(points, (str, bytes)) else points
+    if (not isinstance(points, list) or not points or not all(isinstance(p, ScalingPoint) for p in points)
+            or points[0].world_size != 1):
+        raise ValueError("points must be a non-empty list of ScalingPoints from measure_scaling, starting at P = 1")
+    if not all(p.seconds > 0 and np.isfinite(p.seconds) for p in points):
+        raise ValueError(f"every point needs a time > 0, got {[p.seconds for p in points]}")
+    if cores is None:
+        cores = os.cpu_count() or 1
+    if isinstance(cores, bool) or not isinstance(cores, (int, np.integer)) or cores < 1:
+        raise ValueError(f"cores must be an int >= 1, got {cores!r}")
+    base = points[0].seconds
+    measured = []
+    for point in points[1:]:
+        extra = " (more workers than cores)" if point.world_size > cores else ""
+        measured.append(f"P = {point.world_size}: {base / point.seconds:.2f}× the speed of P = 1{extra}")
+    core_word = "core" if cores == 1 else "cores"
+    sentence = f"This machine has {cores} CPU {core_word}, so P workers can use at most min(P, {cores}) of them."
+    return sentence + (f" Measured: {'; '.join(measured)}." if measured else "")
 
 
 def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes=(1, 2, 4), threads: int | None = 1,

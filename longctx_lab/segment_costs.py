@@ -5,6 +5,7 @@ import contextlib
 import os
 import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -90,18 +91,33 @@ def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list
     return spans
 
 
+# Lines the profiler's C++ side (kineto) writes straight to file descriptor 2 at every start and stop,
+# whatever KINETO_LOG_LEVEL says: "USDT:<date> <pid>:<tid> SyncActivityProfilerHandler.cpp:52] profiler_start".
+_PROFILER_CHATTER = re.compile(r"^(USDT|STAGE|INFO):\S+ \S+ \d+:\d+ \S+\.cpp:\d+\]")
+
+
 @contextlib.contextmanager
-def _native_stderr_silenced():
-    """Point file descriptor 2 at /dev/null for the block (C++ libraries write there, not to sys.stderr)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+def _without_profiler_chatter():
+    """Catch what native code writes to fd 2 meanwhile; pass on every line except the profiler's chatter."""
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
+        saved = os.dup(2)
+    except OSError:  # no fd 2 at all: nothing to catch
         yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        return
+    with tempfile.TemporaryFile(mode="w+b") as caught:
+        sys.stderr.flush()
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read().decode(errors="replace").splitlines(keepends=True)
+                    if not _PROFILER_CHATTER.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
@@ -124,11 +140,9 @@ def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
     seconds = time.perf_counter() - start
     from torch.profiler import ProfilerActivity, profile
 
-    # The profiler's C++ side prints "USDT: profiler_start/stop" lines straight to file descriptor 2;
-    # a learner should not read them, so that descriptor points at /dev/null while it runs.
-    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, \
-            torch.no_grad():
-        fn()
+    with _without_profiler_chatter():
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
+            fn()
     events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
     current = peak = 0
     for _, nbytes in events:  # allocations are positive, frees negative

@@ -6,9 +6,15 @@ pooling for all-MiniLM-L6-v2: mean over the attention mask, then L2-normalise.
 from __future__ import annotations
 
 import json
+import math
+import os
+import platform
 import statistics
+import subprocess
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -16,8 +22,8 @@ from torch import nn
 from .data import data_dir
 
 __all__ = [
-    "EmbeddingScore", "VariantReport", "embedding_score", "evaluate_variant", "load_retrieval_eval",
-    "measure_latency", "model_size_bytes", "sentence_embeddings",
+    "EmbeddingScore", "VariantReport", "embedding_score", "evaluate_variant", "half_precision_note",
+    "half_precision_units", "load_retrieval_eval", "measure_latency", "model_size_bytes", "sentence_embeddings",
 ]
 
 
@@ -152,3 +158,138 @@ def measure_latency(model, batch: int = 32, seq_len: int = 128, repeat: int = 3,
         model(input_ids=ids, attention_mask=mask)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+# ---- why half precision is fast on one CPU and slow on another ------------------------------------
+
+# /proc/cpuinfo flag (x86 "flags", Arm "Features") -> the name a learner can look up, per precision, best first.
+_HALF_UNITS = {
+    "bf16": (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX512-BF16"), ("bf16", "Arm BF16")),
+    "fp16": (("amx_fp16", "AMX-FP16"), ("avx512_fp16", "AVX512-FP16"), ("fphp", "Arm FP16")),
+}
+# torch's own probes (private, so looked up defensively) -> the flag they stand for.
+_TORCH_PROBES = (("_is_amx_tile_supported", "amx_bf16"), ("_is_avx512_bf16_supported", "avx512_bf16"),
+                 ("_is_amx_fp16_supported", "amx_fp16"))
+_DARWIN_PROBES = (("hw.optional.arm.FEAT_BF16", "bf16"), ("hw.optional.arm.FEAT_FP16", "fphp"))
+
+
+def _cpu_flags() -> set[str]:
+    """This CPU's feature flags, from /proc/cpuinfo, torch's probes and (macOS) sysctl; empty when none answer."""
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("flags", "Features"):
+                flags.update(value.split())
+    except OSError:
+        pass
+    for probe, flag in _TORCH_PROBES:
+        try:
+            if getattr(torch.cpu, probe)():
+                flags.add(flag)
+        except Exception:  # a probe missing in this torch build says nothing either way
+            pass
+    if platform.system() == "Darwin":
+        for key, flag in _DARWIN_PROBES:
+            try:
+                answer = subprocess.run(["sysctl", "-n", key], capture_output=True, text=True, timeout=5).stdout
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if answer.strip() == "1":
+                flags.add(flag)
+    return flags
+
+
+def half_precision_units(flags: Iterable[str] | None = None) -> dict[str, str | None]:
+    """The bf16 and fp16 matrix instructions this CPU has, e.g. {"bf16": "AMX-BF16", "fp16": None}.
+
+    `flags` (CPU feature flags as /proc/cpuinfo spells them) replaces the detection, for tests and
+    for asking about another machine. Taught in 05_compression, § Measuring: the trade-off chart.
+    """
+    if flags is None:
+        flags = _cpu_flags()
+    elif isinstance(flags, (str, bytes)) or not isinstance(flags, Iterable):
+        raise TypeError(f"flags must be an iterable of flag names like 'avx512_bf16', got {flags!r}")
+    found = {str(flag).lower() for flag in flags}
+    return {precision: next((name for flag, name in units if flag in found), None)
+            for precision, units in _HALF_UNITS.items()}
+
+
+def _onednn_cap_blocks(unit: str) -> str | None:
+    """The ONEDNN_MAX_CPU_ISA setting when it keeps oneDNN (PyTorch's CPU matmul library) from using `unit`."""
+    for variable in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        cap = os.environ.get(variable, "").strip().upper()
+        if not cap or cap in ("ALL", "DEFAULT"):
+            continue
+        allowed = "AMX" in cap if unit.startswith("AMX") else any(w in cap for w in ("BF16", "FP16", "AMX", "AVX10"))
+        if unit.startswith("Arm") or allowed:
+            return None
+        return f"{variable}={cap}"
+    return None
+
+
+def _latency_table(latencies) -> dict[str, float]:
+    if isinstance(latencies, Mapping):
+        table = dict(latencies)
+    elif isinstance(latencies, Iterable) and not isinstance(latencies, (str, bytes)):
+        table = {}
+        for report in latencies:
+            if not isinstance(report, VariantReport):
+                raise TypeError(f"latencies must be a {{name: seconds}} mapping or VariantReports, got {report!r}")
+            table[report.name] = report.latency_s
+    else:
+        raise TypeError(f"latencies must be a {{name: seconds}} mapping or VariantReports, got {latencies!r}")
+    if "fp32" not in table or not any(p in table for p in _HALF_UNITS):
+        raise ValueError(f"latencies must hold 'fp32' and 'bf16' and/or 'fp16', got names {sorted(table)}")
+    for name in ("fp32", *_HALF_UNITS):
+        seconds = table.get(name)
+        if name in table and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                              or not math.isfinite(seconds) or seconds <= 0):
+            raise ValueError(f"latency of {name!r} must be a finite number of seconds > 0, got {seconds!r}")
+    return table
+
+
+def half_precision_note(latencies, units: Mapping[str, str | None] | None = None) -> str:
+    """One sentence per half precision: how fast bf16 / fp16 ran against fp32 on this machine, and why.
+
+    `latencies`: {name: seconds} or VariantReports with `latency_s`, holding "fp32" and "bf16" and/or
+    "fp16". `units` (from `half_precision_units()`, the default) says which matrix instructions the CPU
+    has. The speed is printed as a number; the words faster / slower are used only 10 % away from 1×.
+    Taught in 05_compression, § Measuring: the trade-off chart.
+    """
+    table = _latency_table(latencies)
+    if units is None:
+        units = half_precision_units()
+    elif not isinstance(units, Mapping):
+        raise TypeError(f"units must be a mapping like half_precision_units() returns, got {units!r}")
+    sentences = []
+    for precision in _HALF_UNITS:
+        if precision not in table:
+            continue
+        ratio = table["fp32"] / table[precision]  # > 1: faster than fp32
+        if ratio >= 1.1:
+            speed = f"{ratio:.1f}× faster than fp32"
+        elif ratio <= 1 / 1.1:
+            speed = f"{1 / ratio:.1f}× slower than fp32"
+        else:
+            speed = f"about as fast as fp32 ({ratio:.2f}×)"
+        unit = units.get(precision)
+        blocked = _onednn_cap_blocks(unit) if unit else None
+        if unit and not blocked:
+            why = f"this CPU has {precision} matrix instructions ({unit})"
+        elif unit:
+            why = (f"this CPU has {precision} matrix instructions ({unit}) but {blocked} keeps PyTorch's oneDNN "
+                   f"kernels from using them")
+        else:
+            why = f"this CPU has no {precision} matrix instructions"
+        if ratio >= 1.1:
+            why = (f", because {why}" if unit and not blocked
+                   else f", although {why} (moving half the bytes can outweigh converting every value)")
+        elif ratio <= 1 / 1.1:
+            why = (f": {why}, so {precision} matrix products convert every value to fp32 and back"
+                   if not unit or blocked else f", although {why}")
+        else:
+            why = f"; {why}"
+        start = "On this machine " if not sentences else ""
+        sentences.append(f"{start}{precision} ran {speed}{why}.")
+    return " ".join(sentences)
