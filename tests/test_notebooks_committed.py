@@ -44,3 +44,19 @@ def test_notebook_follows_the_contract(path):
     for section in ("learning objectives", "run time", "exercise", "summary"):
         assert section in markdown, f"{path.name} lacks a '{section}' section"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+# Cells whose output is not compared must still be checked by something: an assertion in the cell, or a
+# panel / bertviz view (tested through the package's render functions), or a GPU-only cell.
+_CHECKED_ELSEWHERE = ("panel", "bertviz_", "torch.cuda")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_ignored_output_is_checked_by_something(path):
+    nb = json.loads(path.read_text())
+    for index, cell in enumerate(nb["cells"]):
+        if "nbval-ignore-output" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = "".join(cell["source"])
+        assert "assert " in source or any(word in source for word in _CHECKED_ELSEWHERE), (
+            f"{path.name}: cell {index} ignores its output and checks nothing; assert the range a correct run lands in")
