@@ -353,7 +353,8 @@ class Mistake:
     `message` is a whole sentence (a template marked with `N_`) that may use `{answer}`, the checker's
     fields, and the fields `details(answer)` returns. `invalid=True` reports the answer as invalid, not
     merely wrong (an overlap ≥ k). `rel` is the relative tolerance for matching `value` (by default the
-    exercise's tolerance, at least 1 %, so rounded arithmetic is still recognised; ints match exactly).
+    exercise's tolerance, at least 1 %, so rounded arithmetic is still recognised; an int `value` matches only
+    that int when the answer is a whole number).
     """
 
     value: Any
@@ -398,8 +399,8 @@ class _Answer:
         return dict(_resolve(self._fields) or {})
 
     def _number_matches(self, answer, target, rel) -> bool:
-        if isinstance(answer, int) and isinstance(target, int):
-            return answer == target
+        if isinstance(target, int) and (self.whole or isinstance(answer, int)):
+            return isinstance(answer, int) and answer == target
         return _close(answer, target, rel, 0.0)
 
     def _mistake_matches(self, mistake: Mistake, answer) -> bool:
