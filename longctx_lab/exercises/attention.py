@@ -90,7 +90,8 @@ window_keys = Exercise(
              f"How many keys may the last query (i = {_N - 1}) attend to?",
     checker=NumberAnswer(
         _WINDOW_KEYS, whole=True,
-        fields={"n": _N, "w": _WINDOW, "sinks": _SINKS, "last_sink": _SINKS - 1, "first": _N - _WINDOW, "last": _N - 1},
+        fields={"n": _N, "w": _WINDOW, "sinks": _SINKS, "last_sink": _SINKS - 1, "first": _N - _WINDOW,
+                "last": _N - 1},
         mistakes=[
             Mistake(_WINDOW, N_("that counts the window but forgets the sink tokens kept at the start.")),
             Mistake(_SINKS, N_("that counts the sinks but forgets the window of the last w = {w} keys.")),
