@@ -239,7 +239,7 @@ def _real(value: Any) -> "int | float | None":
     if isinstance(value, decimal.Decimal):
         if value.is_nan():
             return math.nan
-        if value.is_infinite():
+        if value.is_infinite() or value.adjusted() > 400:  # beyond any answer; and int() of 1E+999999 would hang
             return math.inf if value > 0 else -math.inf
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, numbers.Rational):
@@ -247,8 +247,8 @@ def _real(value: Any) -> "int | float | None":
             return int(value.numerator)
         try:
             return float(value)
-        except OverflowError:
-            return math.inf if value > 0 else -math.inf
+        except OverflowError:  # a finite fraction beyond float range: its integer part is as good an answer
+            return int(value)
     if isinstance(value, numbers.Real):
         try:
             number = float(value)
