@@ -175,12 +175,6 @@ def _needle_mistakes() -> list:
         mistakes.append(Mistake(past, N_(
             "{answer} is the first length past the trained {trained} tokens; the unscaled model already misses at a "
             "shorter length — look at every depth, including the very start (depth 0 %).")))
-    mistakes += [
-        Mistake(lengths[0], N_("at {answer} tokens the true key still ranks first at every depth; the first miss "
-                               "comes later."), when=lambda x: x < expected),
-        Mistake(lengths[-1], N_("the unscaled model already misses at a shorter length than {answer}; look at every "
-                                "depth, not only the middle."), when=lambda x: x > expected),
-    ]
     return mistakes
 
 
@@ -188,7 +182,14 @@ first_miss_length = Exercise(
     title="Where the unscaled model first misses",
     question="In the cached needle grid (load_extension_results()['needle']['none']), what is the shortest "
              "context length at which teacher forcing ranks some distractor above the true key (rank > 1)?",
-    checker=NumberAnswer(_first_miss, whole=True, fields=_needle_fields, mistakes=_needle_mistakes),
+    checker=NumberAnswer(
+        _first_miss, whole=True, fields=_needle_fields, mistakes=_needle_mistakes,
+        # only lengths of the grid get this far: the others are invalid
+        too_small=N_("at {answer} tokens the true key still ranks first at every depth; the first miss comes "
+                     "later."),
+        too_large=N_("the unscaled model already misses at a shorter length than {answer}; look at every depth, not "
+                     "only the middle."),
+    ),
     hints=["Each trial is a dict with 'n_tokens', 'depth' and 'rank'.",
            "Keep the trials with rank > 1 and take the smallest n_tokens.",
            "min(t['n_tokens'] for t in results['needle']['none'] if t['rank'] > 1)"],

@@ -48,7 +48,7 @@ scored_tokens = Exercise(
                                    "partial segment counts too, and every segment loses its first token.")),
             Mistake(1024 - math.ceil(1024 / 128), N_("{answer} is the chapter's count for n = 1024; this question has "
                                                      "n = {n}.")),
-            Mistake(0, N_("between 0 and n = {n} tokens can be scored; {answer} is not a possible count."),
+            Mistake(-1, N_("between 0 and n = {n} tokens can be scored; {answer} is not a possible count."),
                     when=lambda x: x < 0 or x > N, invalid=True),
         ],
         too_small=N_("{answer} is too few: each segment scores all its tokens but the first (n − m in all, "
