@@ -464,7 +464,8 @@ _tensors = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(torch.te
                      st.complex_numbers(allow_nan=False, allow_infinity=False, max_magnitude=1e6).map(torch.tensor),
                      st.integers(0, 3).map(lambda n: torch.zeros(n, 2)))
 _scalars = st.one_of(_reals, _numpy, _tensors, st.booleans(), st.none(), st.complex_numbers(), st.binary(max_size=4),
-                     st.text(max_size=12), st.one_of(st.integers(), st.floats(), st.fractions()).map(str), st.just(____), st.just(object()))
+                     st.text(max_size=12), st.one_of(st.integers(), st.floats(), st.fractions()).map(str),
+                     st.just(____), st.just(object()))
 ANSWERS = st.recursive(_scalars, lambda children: st.one_of(
     st.lists(children, max_size=3), st.tuples(children, children), st.tuples(children),
     st.dictionaries(st.text(max_size=3), children, max_size=2)), max_leaves=6)

@@ -93,7 +93,8 @@ def _minilm_sizes() -> dict:
     model, _ = load_minilm()
     params = sum(p.numel() for p in model.parameters())
     linear = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-    return {"params": params, "linear": linear, "ratio": model_size_bytes(quantize_int8(model)) / model_size_bytes(model)}
+    ratio = model_size_bytes(quantize_int8(model)) / model_size_bytes(model)
+    return {"params": params, "linear": linear, "ratio": ratio}
 
 
 def _int8_fields() -> dict:
