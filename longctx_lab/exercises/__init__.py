@@ -399,7 +399,7 @@ class _Answer:
         return dict(_resolve(self._fields) or {})
 
     def _number_matches(self, answer, target, rel) -> bool:
-        if isinstance(target, int) and (self.whole or isinstance(answer, int)):
+        if self.whole and isinstance(target, int):
             return isinstance(answer, int) and answer == target
         return _close(answer, target, rel, 0.0)
 
