@@ -10,6 +10,8 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.longctx-lab-installed
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# Two pytest-xdist workers, one file each at a time (a notebook's cells share one kernel), half the cores each.
+WORKERS := -n 2 --dist loadfile
 
 .PHONY: setup lab test test-fast bench clean-cache present screenshots
 
@@ -37,10 +39,10 @@ screenshots: setup
 	LONGCTX_LAB_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
 
 test: setup
-	$(PY) -m pytest tests notebooks $(NBVAL)
+	$(PY) -m pytest $(WORKERS) notebooks tests $(NBVAL)
 
 test-fast: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest $(WORKERS) tests
 
 bench: setup
 	$(PY) bench/run_all.py

@@ -39,3 +39,11 @@ def pytest_collection_modifyitems(config, items):
     """nbval: compare printed numbers within their printed precision (tests/nbval_tolerance.py)."""
     from tests import nbval_tolerance
     nbval_tolerance.install(config, items)
+
+
+# pytest-xdist runs tests in several worker processes: give each an equal share of the cores, so
+# torch's thread pools (and the notebook kernels, which inherit this environment) do not oversubscribe.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, str(_share))
