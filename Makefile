@@ -13,7 +13,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # Two pytest-xdist workers, one file each at a time (a notebook's cells share one kernel), half the cores each.
 WORKERS := -n 2 --dist loadfile
 
-.PHONY: setup lab test test-fast bench clean-cache present screenshots
+.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks
 
 setup: $(STAMP)
 
@@ -49,3 +49,12 @@ bench: setup
 
 clean-cache:
 	rm -rf "$${LONGCTX_LAB_CACHE:-$$HOME/.cache/longctx_lab}"
+
+# Re-execute every notebook top to bottom on a fresh kernel, offline, store the outputs, then refresh the
+# run times in README.md and the notebook headers from the cells' own timings. Run `make test` twice after.
+notebooks: setup
+	for nb in notebooks/*.ipynb; do \
+		HF_HUB_OFFLINE=1 LONGCTX_LAB_OFFLINE_GUARD=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute \
+			--inplace --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
+	done
+	$(PY) bench/notebook_times.py --from-outputs --write
