@@ -30,8 +30,9 @@ def test_render_reports_the_three_modes(model, ids):
     assert "n = m·k = 4·8 = 32" in view.summary and view.figure is not None
 
 
-def test_render_clamps_the_stride_to_k_and_rejects_too_many_tokens(model, ids):
-    assert render_segment_loss(model, ids, k=4, m=2, stride=16).data["stride"] == 4
+def test_render_rejects_a_stride_above_k_and_too_many_tokens(model, ids):
+    with pytest.raises(ValueError, match="stride"):  # never silently clamped: the panel keeps stride <= k
+        render_segment_loss(model, ids, k=4, m=2, stride=16)
     with pytest.raises(ValueError, match="n = m·k"):
         render_segment_loss(model, ids, k=32, m=3, stride=8)
     with pytest.raises(ValueError, match="stride"):
@@ -45,7 +46,7 @@ def test_render_serves_repeats_from_the_cache(model, ids):
     again = render_segment_loss(model, ids, 8, 4, 4, cache)
     assert cache.misses == misses and again.data == first.data
     render_segment_loss(model, ids, 8, 4, 2, cache)  # only the stride moved
-    assert cache.misses == misses + 2  # the new setting and its sliding run; full and disjoint are reused
+    assert cache.misses == misses + 1  # only the sliding run; full and disjoint are reused
 
 
 def test_panel_updates_data_and_figure(model, ids):
