@@ -190,6 +190,7 @@ class NeedleHeatmap(Drawing):
         self.cax = self.figure.add_axes((0.86, 0.2, 0.025, 0.7))
         self.image = self.ax.imshow(np.zeros((len(depths), len(lengths))), aspect="auto", origin="upper")
         self.colorbar = self.figure.colorbar(self.image, cax=self.cax)
+        self._measure = None
         # The cell labels are one collection of glyph outlines: 48 separate texts cost ~1 ms each to lay out.
         self.cells = [(row, col) for row in range(len(depths)) for col in range(len(lengths))]
         self.labels = PathCollection([], offsets=[(col, row) for row, col in self.cells], facecolors="black",
@@ -209,9 +210,12 @@ class NeedleHeatmap(Drawing):
     def update(self, method: str, measure: str = "found") -> Figure:
         """Show `measure` of `method`'s cached trials."""
         grid, _, _ = needle_grid(self.results, method, measure)
-        cmap, low, high = _needle_style(self.results, measure)
-        self.image.set_cmap(cmap)
-        self.image.set_clim(low, high)
+        if measure != self._measure:  # each colour change re-lays the colour bar out: once per new measure
+            cmap, low, high = _needle_style(self.results, measure)
+            with self.image.callbacks.blocked():
+                self.image.set_cmap(cmap)
+            self.image.set_clim(low, high)
+            self._measure = measure
         self.image.set_data(grid)
         self.cax.set_visible(measure != "found")  # found is ✓ / ✗, its colours need no scale
         self.labels.set_paths([_glyphs(_cell_label(grid[row, col], measure)) for row, col in self.cells])
