@@ -180,3 +180,22 @@ def test_work_rate_probes_once_and_follows_recent_runs(model, ids):
     fixed.add(10, 10.0)
     fixed.add(10, 30.0)  # the preset has dropped out: only the last two runs count
     assert fixed.per_token(model, ids, 16) == pytest.approx(2.0)
+
+
+def test_an_interrupted_panel_says_so_for_the_setting_it_shows(model, ids, monkeypatch):
+    import longctx_lab.widgets.segment_loss as panel_module
+
+    panel = segment_loss_panel(model, ids, k=8, m=2, stride=4, k_range=(4, 16, 4), m_max=4)
+    original = panel_module.segment_loss
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(panel_module, "segment_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        panel.update(k=16)
+    view = panel.view
+    assert view.data["interrupted"] and (view.data["k"], view.data["m"], view.data["stride"]) == (16, 2, 4)
+    assert "interrupted, nothing cached" in view.summary and panel.buttons.layout.display is None
+    monkeypatch.setattr(panel_module, "segment_loss", original)
+    assert not panel.run_anyway().data["pending"]

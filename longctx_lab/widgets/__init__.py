@@ -215,12 +215,16 @@ class LivePanel:
 
     def refresh(self) -> PanelView:
         """Render the current setting into the summary and the image."""
-        self.view = self.render(**self.values())
-        self.summary.value = f"<pre style='margin:0'>{html.escape(self.view.summary)}</pre>"
-        png = self.view.png()
+        return self.show(self.render(**self.values()))
+
+    def show(self, view: PanelView) -> PanelView:
+        """Put `view` on screen: its summary, and its figure (hidden when it has none)."""
+        self.view = view
+        self.summary.value = f"<pre style='margin:0'>{html.escape(view.summary)}</pre>"
+        png = view.png()
         self.image.value = png
         self.image.layout.display = None if png else "none"
-        return self.view
+        return view
 
     def update(self, **changes: Any) -> PanelView:
         """Set controls by name, in order (as a user moving them would), and return the redrawn view."""

@@ -203,9 +203,18 @@ class SegmentLossPanel(LivePanel):
             return render_segment_loss(self.model, self.ids, k, m, stride, self.cache, budget, self.rate, self.views)
 
     def refresh(self) -> PanelView:
-        view = super().refresh()
-        self._confirmed = False
-        self._show_buttons()
+        try:
+            view = super().refresh()
+        except KeyboardInterrupt:  # stopped between two batches: say so for the setting shown, cache nothing
+            k, m, stride = (self.controls[name].value for name in ("k", "m", "stride"))
+            view = self.show(PanelView(f"n = m·k = {m}·{k} = {m * k} tokens, stride s = {stride}: interrupted, "
+                                       "nothing cached; press run to start it again", None,
+                                       {"n": m * k, "k": k, "m": m, "stride": stride, "pending": True,
+                                        "interrupted": True, "estimate_s": None, "neighbour": None}))
+            raise
+        finally:
+            self._confirmed = False
+            self._show_buttons()
         return view
 
     def _show_buttons(self) -> None:
@@ -216,7 +225,8 @@ class SegmentLossPanel(LivePanel):
         self.buttons.layout.display = None if pending else "none"
         self.neighbour_button.layout.display = None if neighbour else "none"
         if pending:
-            self.run_button.description = f"run it anyway (~{self.view.data['estimate_s']:.0f} s)"
+            estimate = self.view.data.get("estimate_s")
+            self.run_button.description = "run it" if estimate is None else f"run it anyway (~{estimate:.0f} s)"
 
     def run_anyway(self) -> PanelView:
         """Compute the current (slow) setting now, with a progress bar over its windows."""
