@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -153,18 +154,29 @@ def sliding_windows(n: int, k: int, stride: int) -> list[tuple[int, int, int]]:
     return windows
 
 
-def _windows_nll(model, ids: torch.Tensor, windows: list[tuple[int, int]], device) -> tuple[torch.Tensor, torch.Tensor]:
-    """NLL of every token inside its window, all windows in ONE padded batch: (W, k_max) and where it is valid."""
+def _windows_nll(model, ids: torch.Tensor, windows: list[tuple[int, int]], device, batch: int | None = None,
+                 progress: Callable[[int], object] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """NLL of every token inside its window, `batch` windows per padded forward (all in one by default): (W, k_max), valid.
+
+    `progress(windows_done)` is called after each forward; between forwards an interrupt can land.
+    """
     width = max(end - begin for begin, end in windows)
-    batch = torch.zeros(len(windows), width, dtype=torch.long)  # (W, k)
-    mask = torch.zeros(len(windows), width, dtype=torch.long)
-    for w, (begin, end) in enumerate(windows):
-        batch[w, : end - begin] = ids[begin:end]
-        mask[w, : end - begin] = 1
-    batch, mask = batch.to(device), mask.to(device)
-    logits = model(input_ids=batch, attention_mask=mask).logits  # (W, k, V)
-    nll = torch.cat([torch.zeros(len(windows), 1, device=device), _nll(logits[:, :-1], batch[:, 1:])], dim=1)
-    valid = mask.bool()
+    step = len(windows) if batch is None else batch
+    parts = []
+    for first in range(0, len(windows), step):
+        group = windows[first:first + step]
+        tokens = torch.zeros(len(group), width, dtype=torch.long)  # (W', k)
+        mask = torch.zeros(len(group), width, dtype=torch.long)
+        for w, (begin, end) in enumerate(group):
+            tokens[w, : end - begin] = ids[begin:end]
+            mask[w, : end - begin] = 1
+        tokens, mask = tokens.to(device), mask.to(device)
+        logits = model(input_ids=tokens, attention_mask=mask).logits  # (W', k, V)
+        nll = torch.cat([torch.zeros(len(group), 1, device=device), _nll(logits[:, :-1], tokens[:, 1:])], dim=1)
+        parts.append((nll, mask.bool()))
+        if progress is not None:
+            progress(len(group))
+    nll, valid = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     valid[:, 0] = False  # a window's first token has no context inside it; padding is never scored
     return nll, valid
 
@@ -197,7 +209,8 @@ def _keep_last(cache, memory: int) -> None:
             layer.values = layer.values[..., -memory:, :]
 
 
-def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device) -> torch.Tensor:
+def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device,
+                   progress: Callable[[int], object] | None = None) -> torch.Tensor:
     """Per-token NLL (n,) scoring segments of k in order with the earlier keys/values carried as memory.
 
     Position ids stay absolute (segment i starts at i·k) even when the memory is cropped: the cached
@@ -221,16 +234,22 @@ def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device)
         previous_last_logits = logits[:, -1]
         if memory:
             _keep_last(cache, memory)
+        if progress is not None:
+            progress(1)
     return per_token
 
 
 def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int | None = None,
-                 memory: int | None = None) -> SegmentLoss:
+                 memory: int | None = None, window_batch: int | None = None,
+                 progress: Callable[[int], object] | None = None) -> SegmentLoss:
     """Score `input_ids` in segments of k tokens under `mode` and return L = Σᵢ Lᵢ with its parts.
 
     full: one pass; disjoint: m segments batched in one pass, no context across boundaries;
     sliding: windows of k moved by `stride` (default k), context tokens unscored; recurrent: segments
-    in order, carrying all (or the last `memory`) earlier keys/values. Taught in 02_segment_loss, § The four modes.
+    in order, carrying all (or the last `memory`) earlier keys/values. `window_batch` caps the windows
+    per forward (disjoint, sliding; default all at once), so a long run can be interrupted between forwards;
+    `progress(passes_done)` is called after each forward (a tqdm bar's `update` fits).
+    Taught in 02_segment_loss, § The four modes.
     """
     device, max_positions = _check_model(model)
     ids = _as_ids(input_ids)
@@ -247,6 +266,11 @@ def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int |
         raise ValueError(f"memory={memory} only applies to mode='recurrent', not mode={mode!r}")
     if memory is not None and (not isinstance(memory, int) or isinstance(memory, bool) or memory < 0):
         raise ValueError(f"memory must be an int >= 0 (tokens of earlier segments kept), got {memory!r}")
+    if window_batch is not None and (not isinstance(window_batch, int) or isinstance(window_batch, bool)
+                                     or window_batch < 1):
+        raise ValueError(f"window_batch must be None or an int >= 1 (windows per forward), got {window_batch!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be None or a callable taking the passes done, got {type(progress).__name__}")
     stride = k if mode == "sliding" and stride is None else stride
     if mode == "full" or (mode == "recurrent" and memory is None):
         _check_length("len(input_ids)", n, max_positions, f"mode={mode!r} attends over all n tokens")
@@ -260,11 +284,14 @@ def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int |
         if mode == "full":
             per_token = torch.cat([torch.tensor([float("nan")]), token_nll(model, ids)])
             passes = 1
+            if progress is not None:
+                progress(1)
         elif mode == "recurrent":
-            per_token = _recurrent_nll(model, ids, k, memory, device)
+            per_token = _recurrent_nll(model, ids, k, memory, device, progress)
         else:
             windows = sliding_windows(n, k, stride) if mode == "sliding" else [(s, e, s + 1) for s, e in spans]
-            nll, valid = _windows_nll(model, ids, [(b, e) for b, e, _ in windows], device)  # (W, k)
+            nll, valid = _windows_nll(model, ids, [(b, e) for b, e, _ in windows], device, window_batch,
+                                      progress)  # (W, k)
             nll = nll.masked_fill(~valid, float("nan")).cpu()
             per_token = torch.full((n,), float("nan"))
             for w, (begin, end, first) in enumerate(windows):

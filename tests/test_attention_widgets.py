@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from longctx_lab import ChunkPlan, chunk_block_mask, head_stats
+from longctx_lab import ChunkPlan, adaptive_span_mask, chunk_block_mask, head_stats
 from longctx_lab.plots import figure_fingerprint
 from longctx_lab.plots.attention import (
     block_mask_figure,
@@ -43,7 +43,7 @@ def test_head_panel_pick_another_head_changes_view(maps):
     assert first.data["mean_distance"] == 0.0
     second = panel.update(head=2)
     assert second.data["head"] == 2 and second.data["sink_mass"] == 1.0
-    assert figure_fingerprint(first.figure) != figure_fingerprint(second.figure)
+    assert first.png() != second.png()  # what the panel showed (the figure itself is redrawn in place)
     third = panel.update(layer=1, head=0)
     assert third.data["sink_mass"] == 1.0 and "layer 1, head 0" in third.summary
 
@@ -67,7 +67,7 @@ def test_span_panel_moves_mask(maps):
     assert before.data["reach"] == 8
     after = panel.update(z=20.0)
     assert after.data["reach"] == 24 and after.data["kept"] > before.data["kept"]
-    assert figure_fingerprint(before.figure) != figure_fingerprint(after.figure)
+    assert before.png() != after.png()
     assert float(after.data["masked_row"].sum()) == pytest.approx(1.0)
 
 
@@ -104,3 +104,16 @@ def test_distance_bins_cover_all_distances():
 def test_bertviz_wrapper_validates_tokens(maps):
     with pytest.raises(ValueError, match="tokens"):
         bertviz_head_view(maps, ["a", "b"])
+
+
+def test_span_mask_says_when_almost_nothing_survives():
+    row = torch.full((100,), 1e-6)
+    row[-1] = 1.0 - 99e-6  # a far-looking head: its mass sits beyond any short span
+    view = render_span_mask(16.0, 8.0, row)
+    kept = float((row * adaptive_span_mask(100, 16.0, 8.0)).sum())  # 20.5 of the 1e-6 entries
+    assert f"{kept * 100:.2g}% of the row's mass survives" in view.summary and "0.0%" not in view.summary
+    assert "noise" in view.summary and f"multiplies what is left by {1 / kept:,.0f}" in view.summary
+    nothing = render_span_mask(0.0, 1.0, torch.tensor([0.0, 0.0, 1.0]))
+    assert nothing.data["kept"] == 0 and torch.isfinite(nothing.data["masked_row"]).all()
+    assert "0.0% of the row's mass survives" in nothing.summary and "nothing to scale up" in nothing.summary
+    assert "noise" not in render_span_mask(16.0, 8.0).summary  # the default row keeps most of its mass

@@ -1,21 +1,98 @@
-"""Shared figure helpers: a token strip coloured by segment and a static attention heatmap grid.
+"""Shared figure helpers: a token strip coloured by segment, a static attention heatmap grid, and `Drawing`.
 
 Figures are plain matplotlib objects, returned (never shown here), so notebooks display them,
-widgets redraw them and tests inspect them. Chapter-specific figures live beside this file.
+widgets redraw them and tests inspect them. A live panel keeps one `Drawing` and updates its artists
+instead of building a figure per change. Chapter-specific figures live beside this file.
 """
 from __future__ import annotations
 
+import io
 import math
-from typing import Sequence
+from typing import Hashable, Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 
-__all__ = ["attention_heatmap_grid", "distance_bin_labels", "distance_bins", "figure_fingerprint", "segment_colors",
-           "token_strip"]
+__all__ = ["Drawing", "attention_heatmap_grid", "decade_limits", "distance_bin_labels", "distance_bins",
+           "figure_fingerprint", "segment_colors", "strip_layers", "token_strip"]
+
+PANEL_DPI = 80  # a panel's PNG: 8 x 3 inches -> 640 x 240 pixels, readable when projected, quick to rasterise
+
+
+class Drawing:
+    """A figure a live panel builds once and redraws in place: fixed margins, changing artists over a cached background.
+
+    Mark the artists that change between settings with `dynamic`; declare what the rest depends on with
+    `static_key` (axis limits, labels). While the key holds, `png()` restores the cached background and
+    draws only the dynamic artists, which is what keeps a panel's answer well under 100 ms.
+    Taught in 00_start_here, § A first live panel.
+    """
+
+    def __init__(self, figsize: tuple[float, float], dpi: int = PANEL_DPI, **margins: float):
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        # Fixed margins: a constrained layout is solved again at every draw, which costs more than the draw.
+        self.figure.subplots_adjust(**margins)
+        self._dynamic: list[Artist] = []
+        self._key: Hashable = None
+        self._background = None
+        self._canvas: FigureCanvasAgg | None = None
+
+    def dynamic(self, *artists: Artist) -> None:
+        """Mark artists that change between settings: they are drawn over the cached background."""
+        self._dynamic.extend(artists)
+
+    def static_key(self, key: Hashable) -> None:
+        """Declare what the static part depends on; a new key redraws everything once."""
+        if key != self._key:
+            self._key, self._background = key, None
+
+    def draw(self) -> None:
+        """Bring the canvas up to date: restore the background (or redraw it) and draw the dynamic artists."""
+        canvas = self.figure.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            canvas = FigureCanvasAgg(self.figure)
+        if self._background is None or canvas is not self._canvas:
+            for artist in self._dynamic:  # animated only while the background is drawn, so savefig still shows all
+                artist.set_animated(True)
+            try:
+                canvas.draw()
+            finally:
+                for artist in self._dynamic:
+                    artist.set_animated(False)
+            self._background, self._canvas = canvas.copy_from_bbox(self.figure.bbox), canvas
+        else:
+            canvas.restore_region(self._background)
+        renderer = canvas.get_renderer()
+        for artist in self._dynamic:
+            if artist.get_visible():
+                artist.draw(renderer)
+
+    def png(self) -> bytes:
+        """The up-to-date figure as PNG bytes (RGB at zlib level 1: shown once, never stored, so speed wins)."""
+        from PIL import Image
+
+        self.draw()
+        buffer = io.BytesIO()
+        rgb = np.ascontiguousarray(np.asarray(self._canvas.buffer_rgba())[..., :3])
+        Image.fromarray(rgb).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+def decade_limits(values, floor: float = 1e-30) -> tuple[float, float]:
+    """Log-axis limits at whole decades around the positive `values`, so small changes leave the axis alone.
+
+    Taught in 04_multi_gpu_scaling, § A cost model for real clusters.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    array = array[np.isfinite(array) & (array > floor)]
+    if not array.size:
+        return 0.1, 10.0
+    return 10.0 ** math.floor(math.log10(array.min())), 10.0 ** math.ceil(math.log10(array.max()) + 1e-12)
 
 
 def distance_bins(t: int) -> np.ndarray:
@@ -40,18 +117,11 @@ def segment_colors(m: int) -> list:
     return [cmap((2 * i) % 20 + (i // 10) % 2) for i in range(m)]
 
 
-def token_strip(
-    n: int,
-    spans: Sequence[tuple[int, int]],
-    ax=None,
-    title: str | None = None,
-    rows: int = 1,
-) -> Figure:
-    """Draw n tokens as a strip (wrapped into `rows` rows), coloured by the last span holding each token.
+def strip_layers(n: int, spans: Sequence[tuple[int, int]], rows: int = 1) -> tuple[np.ndarray, Path | None, int]:
+    """The token strip's two layers: an RGBA image (a colour per token, wrapped into `rows`) and the hatch path.
 
-    Tokens in two spans (overlaps) are hatched, tokens in none are grey. Drawn as one image plus one
-    hatched compound path, so thousands of spans still redraw in milliseconds.
-    Taught in 01_chunking, § Seeing the chunks.
+    The image is (rows·5, per_row, 4) (4 pixel rows per token row, then a white gap); the path holds one
+    box per run of tokens shared by two spans (None without overlaps). Taught in 01_chunking, § Seeing the chunks.
     """
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an int >= 1, got {n!r}")
@@ -76,12 +146,6 @@ def token_strip(
     gap = np.ones((rows, 1, per_row, 4))  # a white line between wrapped rows
     image = np.concatenate([np.repeat(pixels[:, None], 4, axis=1), gap], axis=1).reshape(rows * 5, per_row, 4)
 
-    if ax is None:
-        fig = Figure(figsize=(9, 0.4 * rows + 0.8), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
-    ax.imshow(image, extent=(0, per_row, 0, rows), aspect="auto", interpolation="nearest")
     boxes = []
     shared = np.flatnonzero(coverage > 1)
     if shared.size:
@@ -93,12 +157,37 @@ def token_strip(
                 width = min(end, (row + 1) * per_row) - start
                 boxes.append((col, rows - row - 0.8, width))
                 start += width
-    if boxes:  # one compound path: Agg hatches it in a single pass, however many runs there are
-        x, y, w = np.array(boxes, dtype=float).T
-        corners = np.stack([np.c_[x, y], np.c_[x + w, y], np.c_[x + w, y + 0.8], np.c_[x, y + 0.8], np.c_[x, y]], 1)
-        codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], len(boxes))
-        ax.add_patch(PathPatch(Path(corners.reshape(-1, 2), codes), facecolor="none", edgecolor="black",
-                               hatch="////", linewidth=0))
+    if not boxes:
+        return image, None, per_row
+    # One compound path: Agg hatches it in a single pass, however many runs there are.
+    x, y, w = np.array(boxes, dtype=float).T
+    corners = np.stack([np.c_[x, y], np.c_[x + w, y], np.c_[x + w, y + 0.8], np.c_[x, y + 0.8], np.c_[x, y]], 1)
+    codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], len(boxes))
+    return image, Path(corners.reshape(-1, 2), codes), per_row
+
+
+def token_strip(
+    n: int,
+    spans: Sequence[tuple[int, int]],
+    ax=None,
+    title: str | None = None,
+    rows: int = 1,
+) -> Figure:
+    """Draw n tokens as a strip (wrapped into `rows` rows), coloured by the last span holding each token.
+
+    Tokens in two spans (overlaps) are hatched, tokens in none are grey. Drawn as one image plus one
+    hatched compound path, so thousands of spans still redraw in milliseconds.
+    Taught in 01_chunking, § Seeing the chunks.
+    """
+    image, hatch, per_row = strip_layers(n, spans, rows)
+    if ax is None:
+        fig = Figure(figsize=(9, 0.4 * rows + 0.8), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    ax.imshow(image, extent=(0, per_row, 0, rows), aspect="auto", interpolation="nearest")
+    if hatch is not None:
+        ax.add_patch(PathPatch(hatch, facecolor="none", edgecolor="black", hatch="////", linewidth=0))
     ax.set_xlim(0, per_row)
     ax.set_ylim(0, rows)
     ax.set_yticks([])

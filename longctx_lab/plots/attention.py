@@ -10,9 +10,11 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from ..attention import HeadStats
-from . import distance_bin_labels, distance_bins
+from . import Drawing, distance_bin_labels, distance_bins
 
 __all__ = [
+    "HeadPattern",
+    "SpanMask",
     "block_mask_figure",
     "distance_bins",
     "head_pattern_figure",
@@ -55,35 +57,98 @@ def head_stats_heatmaps(stats: HeadStats, size: float = 2.4) -> Figure:
     return fig
 
 
+class HeadPattern(Drawing):
+    """One head of T tokens, redrawn in place: its attention map (log colour) and its mass per distance bin.
+
+    Taught in 03_attention, § Which heads look far.
+    """
+
+    def __init__(self, t: int):
+        if not isinstance(t, int) or t < 2:
+            raise ValueError(f"t must be an int >= 2, got {t!r}")
+        super().__init__((8, 3.4), left=0.08, right=0.98, bottom=0.24, top=0.9, wspace=0.3)
+        self.t = t
+        left, right = self.figure.subplots(1, 2)
+        # The map is shrunk (by block maxima, so bright spots survive) to <= 256 pixels a side.
+        self.step = max(1, math.ceil(t / 256))
+        side = math.ceil(t / self.step)
+        self.image = left.imshow(np.full((side, side), -4.0), cmap="viridis", vmin=-4, vmax=0,
+                                 extent=(-0.5, t - 0.5, t - 0.5, -0.5), interpolation="nearest")
+        left.set_xlabel("key position")
+        left.set_ylabel("query position")
+        self.title = left.set_title("", fontsize=10)
+        self.edges = distance_bins(t)
+        self.bars = right.bar(range(len(self.edges) - 1), np.zeros(len(self.edges) - 1), color="tab:blue")
+        right.set_xticks(range(len(self.edges) - 1), distance_bin_labels(self.edges), rotation=60, fontsize=7)
+        right.set_ylim(0, 1)
+        right.set_xlabel("distance i − j (tokens)")
+        right.set_ylabel("attention mass (mean over queries)")
+        self.dynamic(self.image, self.title, *self.bars)
+
+    def update(self, attn_map, profile, title: str = "") -> Figure:
+        """Show a (T, T) map and its mass per distance `profile` (length T)."""
+        attn, mass = torch.as_tensor(attn_map, dtype=torch.float32), _numpy(profile)  # no float64 copy of T²
+        if tuple(attn.shape) != (self.t, self.t) or mass.shape != (self.t,):
+            raise ValueError(f"need attn_map ({self.t}, {self.t}) and profile ({self.t},), "
+                             f"got {tuple(attn.shape)} and {mass.shape}")
+        shrunk = torch.nn.functional.max_pool2d(attn[None], self.step, ceil_mode=True)[0]
+        self.image.set_data(shrunk.clamp_min(1e-4).log10().numpy())
+        totals, _ = np.histogram(np.arange(self.t), bins=self.edges, weights=mass)
+        for bar, total in zip(self.bars, totals):
+            bar.set_height(total)
+        self.title.set_text(title)
+        return self.figure
+
+
 def head_pattern_figure(attn_map, profile, title: str = "") -> Figure:
     """One head: its (T, T) attention map (log colour) and its mass per distance bin (`profile`, length T).
 
     Taught in 03_attention, § Which heads look far.
     """
-    array, mass = _numpy(attn_map), _numpy(profile)
-    if array.ndim != 2 or array.shape[0] != array.shape[1] or mass.shape != (array.shape[0],):
-        raise ValueError(f"need attn_map (T, T) and profile (T,), got {array.shape} and {mass.shape}")
-    t = array.shape[0]
-    # Fixed margins and a map shrunk (by block maxima, so bright spots survive) to <= 256 pixels keep a
-    # redraw well under 100 ms; constrained layout and resampling a 1024² image would not.
-    fig = Figure(figsize=(8, 3.4))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.24, top=0.9, wspace=0.3)
-    left, right = fig.subplots(1, 2)
-    step = max(1, math.ceil(t / 256))
-    shrunk = torch.nn.functional.max_pool2d(torch.as_tensor(array, dtype=torch.float32)[None], step, ceil_mode=True)[0]
-    left.imshow(np.log10(np.maximum(shrunk.numpy(), 1e-4)), cmap="viridis", vmin=-4, vmax=0,
-                extent=(-0.5, t - 0.5, t - 0.5, -0.5), interpolation="nearest")
-    left.set_xlabel("key position")
-    left.set_ylabel("query position")
-    left.set_title(title, fontsize=10)
-    edges = distance_bins(t)
-    totals, _ = np.histogram(np.arange(t), bins=edges, weights=mass)
-    right.bar(range(len(totals)), totals, color="tab:blue")
-    right.set_xticks(range(len(totals)), distance_bin_labels(edges), rotation=60, fontsize=7)
-    right.set_ylim(0, 1)
-    right.set_xlabel("distance i − j (tokens)")
-    right.set_ylabel("attention mass (mean over queries)")
-    return fig
+    attn, mass = torch.as_tensor(attn_map, dtype=torch.float32), _numpy(profile)
+    if attn.ndim != 2 or attn.shape[0] != attn.shape[1] or mass.shape != (attn.shape[0],):
+        raise ValueError(f"need attn_map (T, T) and profile (T,), got {tuple(attn.shape)} and {mass.shape}")
+    return HeadPattern(attn.shape[0]).update(attn, mass, title)
+
+
+class SpanMask(Drawing):
+    """The soft span mask m_z(x) and one attention row before and after masking + renormalising, redrawn in place.
+
+    Taught in 03_attention, § Adaptive attention span.
+    """
+
+    def __init__(self, row):
+        row = _numpy(row)
+        if row.ndim != 1 or row.size < 2:
+            raise ValueError(f"row must be a 1-D attention row of length >= 2, got shape {row.shape}")
+        super().__init__((8, 2.8), left=0.07, right=0.98, bottom=0.17, top=0.9, wspace=0.22)
+        distance = np.arange(row.size)
+        left, right = self.figure.subplots(1, 2)
+        (self.mask_line,) = left.plot(distance, np.ones(row.size), color="tab:red")
+        self.ramp = left.axvspan(0, 1, color="tab:red", alpha=0.12, label="ramp [z, z + R]")
+        left.set_xlim(-0.5, row.size - 0.5)
+        left.set_ylim(-0.05, 1.05)
+        left.set_xlabel("distance x (tokens)")
+        self.title = left.set_title("", fontsize=10)
+        left.legend(fontsize=8, loc="upper right")
+        right.plot(distance, row, color="gray", label="softmax row")
+        (self.masked_line,) = right.plot(distance, row, color="tab:red", label="masked, renormalised")
+        right.set_xlabel("distance x (tokens)")
+        right.set_yscale("log")
+        right.set_ylim(1e-5, 1.5)
+        right.legend(fontsize=8, loc="upper right")
+        for ax in (left, right):
+            ax.set_autoscale_on(False)  # the limits are fixed, so only the lines need redrawing
+        self.dynamic(self.mask_line, self.ramp, self.title, self.masked_line)
+
+    def update(self, mask, masked_row, z: float, R: float) -> Figure:
+        """Show the mask for (z, R) and the masked, renormalised row."""
+        self.mask_line.set_ydata(_numpy(mask))
+        self.masked_line.set_ydata(_numpy(masked_row))
+        self.ramp.set_x(z)
+        self.ramp.set_width(R)
+        self.title.set_text(f"m_z(x), z = {z:g}, R = {R:g}")
+        return self.figure
 
 
 def span_mask_figure(mask, row, masked_row, z: float, R: float) -> Figure:
@@ -91,23 +156,7 @@ def span_mask_figure(mask, row, masked_row, z: float, R: float) -> Figure:
 
     Taught in 03_attention, § Adaptive attention span.
     """
-    mask, row, masked_row = _numpy(mask), _numpy(row), _numpy(masked_row)
-    distance = np.arange(len(mask))
-    fig = Figure(figsize=(8, 2.8), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    left.plot(distance, mask, color="tab:red")
-    left.axvspan(z, z + R, color="tab:red", alpha=0.12, label="ramp [z, z + R]")
-    left.set_ylim(-0.05, 1.05)
-    left.set_xlabel("distance x (tokens)")
-    left.set_title(f"m_z(x), z = {z:g}, R = {R:g}", fontsize=10)
-    left.legend(fontsize=8, loc="upper right")
-    right.plot(distance, row, color="gray", label="softmax row")
-    right.plot(distance, masked_row, color="tab:red", label="masked, renormalised")
-    right.set_xlabel("distance x (tokens)")
-    right.set_yscale("log")
-    right.set_ylim(1e-5, 1.5)
-    right.legend(fontsize=8, loc="upper right")
-    return fig
+    return SpanMask(row).update(mask, masked_row, z, R)
 
 
 def block_mask_figure(attn_map, block_mask, title: str = "") -> Figure:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 
 from ..chunking import ChunkPlan
-from . import token_strip
+from . import Drawing, strip_layers, token_strip
 
-__all__ = ["attention_costs", "chunk_strip", "cost_curves"]
+__all__ = ["ChunkStrip", "attention_costs", "chunk_strip", "cost_curves"]
 
 BYTES_FP32 = 4
 
@@ -19,10 +21,48 @@ def chunk_strip(plan: ChunkPlan, rows: int = 4, title: str | None = None) -> Fig
     """
     if not isinstance(plan, ChunkPlan):
         raise TypeError(f"plan must be a ChunkPlan, got {type(plan).__name__}")
-    if title is None:
-        title = (f"n={plan.n} tokens → m={plan.m} chunks of k={plan.k}, overlap {plan.overlap} (hatched), "
-                 f"{plan.padding} pad tokens in the last chunk")
-    return token_strip(plan.n, plan.spans, title=title, rows=rows)
+    return token_strip(plan.n, plan.spans, title=_strip_title(plan) if title is None else title, rows=rows)
+
+
+def _strip_title(plan: ChunkPlan) -> str:
+    return (f"n={plan.n} tokens → m={plan.m} chunks of k={plan.k}, overlap {plan.overlap} (hatched), "
+            f"{plan.padding} pad tokens in the last chunk")
+
+
+class ChunkStrip(Drawing):
+    """The live panel's chunk strip for n tokens in `rows` rows: image, hatching and title redrawn in place.
+
+    Taught in 01_chunking, § The live panel.
+    """
+
+    def __init__(self, n: int, rows: int = 4):
+        image, _, per_row = strip_layers(n, [(0, n)], rows)  # validates n and rows
+        height = 0.4 * rows + 0.8
+        super().__init__((9, height), left=0.02, right=0.98, bottom=0.5 / height, top=1 - 0.3 / height)
+        self.n, self.rows = n, rows
+        self.ax = self.figure.add_subplot()
+        self.image = self.ax.imshow(image, extent=(0, per_row, 0, rows), aspect="auto", interpolation="nearest")
+        self.hatch = self.ax.add_patch(PathPatch(Path(np.zeros((1, 2))), facecolor="none", edgecolor="black",
+                                                 hatch="////", linewidth=0))
+        self.ax.set_xlim(0, per_row)
+        self.ax.set_ylim(0, rows)
+        self.ax.set_yticks([])
+        self.ax.tick_params(labelsize=8)
+        self.ax.set_xlabel("token position" + (f" (wrapped every {per_row})" if rows > 1 else ""), fontsize=8)
+        self.title = self.ax.set_title("", fontsize=9)
+        self.dynamic(self.image, self.hatch, self.title)
+
+    def update(self, plan: ChunkPlan) -> Figure:
+        """Show `plan` (of this strip's n tokens)."""
+        if not isinstance(plan, ChunkPlan) or plan.n != self.n:
+            raise ValueError(f"plan must be a ChunkPlan of n={self.n} tokens, got {plan!r}")
+        image, hatch, _ = strip_layers(plan.n, plan.spans, self.rows)
+        self.image.set_data(image)
+        self.hatch.set_visible(hatch is not None)
+        if hatch is not None:
+            self.hatch.set_path(hatch)
+        self.title.set_text(_strip_title(plan))
+        return self.figure
 
 
 def attention_costs(n, k: int | None = None, overlap: int = 0, d_model: int = 384) -> dict[str, np.ndarray]:

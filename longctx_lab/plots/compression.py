@@ -6,10 +6,49 @@ from typing import Sequence
 from matplotlib.figure import Figure
 
 from ..kv_cache import kv_cache_bytes
+from . import Drawing
 
-__all__ = ["kv_growth_chart", "kv_quant_chart", "tradeoff_chart"]
+__all__ = ["SparsityBits", "kv_growth_chart", "kv_quant_chart", "tradeoff_chart"]
 
 MB = 1e6
+
+
+class SparsityBits(Drawing):
+    """The compression panel's figure over a (sparsity, bits) grid: fidelity curves, the setting ringed, sizes as bars.
+
+    Everything but the ring, the bars and the size title is drawn once. Taught in 05_compression, § The live panel.
+    """
+
+    def __init__(self, grid: dict, labels: dict[int, str]):
+        super().__init__((8, 3), left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.3)
+        self.grid = grid
+        self.sparsities = sorted({s for s, _ in grid})
+        self.bit_widths = sorted({b for _, b in grid}, reverse=True)
+        self.labels = labels
+        fid_ax, size_ax = self.figure.subplots(1, 2)
+        for i, b in enumerate(self.bit_widths):
+            fid_ax.plot([s * 100 for s in self.sparsities], [grid[(s, b)].fidelity_mean for s in self.sparsities],
+                        marker="o", ms=3, color=f"C{i}", label=labels[b])
+        self.ring = fid_ax.scatter([0], [1], s=120, facecolors="none", edgecolors="k", zorder=4)
+        fid_ax.set_xlabel("unstructured sparsity (%)")
+        fid_ax.set_ylabel("mean cosine to fp32")
+        fid_ax.legend(fontsize=8)
+        fid_ax.grid(alpha=0.3)
+        fid_ax.set_autoscale_on(False)
+        self.bars = size_ax.bar([labels[b] for b in self.bit_widths], [0.0] * len(self.bit_widths), color="0.75")
+        size_ax.set_ylim(0, max(report.size_bytes for report in grid.values()) / MB * 1.1)
+        size_ax.set_ylabel("size (MB)")
+        self.size_title = size_ax.set_title("", fontsize=10)
+        self.dynamic(self.ring, *self.bars, self.size_title)
+
+    def update(self, sparsity: float, bits: int) -> Figure:
+        """Ring the setting on the fidelity curves and show the sizes of every bit width at its sparsity."""
+        self.ring.set_offsets([[sparsity * 100, self.grid[(sparsity, bits)].fidelity_mean]])
+        for bar, b in zip(self.bars, self.bit_widths):
+            bar.set_height(self.grid[(sparsity, b)].size_bytes / MB)
+            bar.set_color("k" if b == bits else "0.75")
+        self.size_title.set_text(f"size at {sparsity:.0%} sparsity")
+        return self.figure
 
 
 def tradeoff_chart(reports: Sequence, quality: str = "fidelity_mean") -> Figure:

@@ -3,13 +3,20 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from functools import lru_cache
+
 import numpy as np
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.path import Path
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D
 
 from ..extension import ScaledRope
+from . import Drawing, decade_limits
 
-__all__ = ["attention_mass_figure", "frequency_figure", "needle_grid", "needle_heatmap", "perplexity_curves",
-           "retrieval_figure", "score_by_distance_figure"]
+__all__ = ["NeedleHeatmap", "RopeFrequencies", "attention_mass_figure", "frequency_figure", "needle_grid",
+           "needle_heatmap", "perplexity_curves", "retrieval_figure", "score_by_distance_figure"]
 
 NEEDLE_MEASURES = ("found", "rank", "key_logprob")
 
@@ -37,6 +44,51 @@ def frequency_figure(ropes: Sequence[ScaledRope], trained_positions: int = 8192)
         ax.set_title(name, fontsize=9)
     freq_ax.legend(fontsize=8)
     return fig
+
+
+class RopeFrequencies(Drawing):
+    """Plain RoPE and one scaled setting: inverse frequency and wavelength per dimension pair, redrawn in place.
+
+    Give `limits` ((freq low, high), (wavelength low, high)) covering every setting a panel offers and the
+    axes never move; without them they snap to the decades around the data. Taught in 06_context_extension,
+    § Stretching RoPE.
+    """
+
+    def __init__(self, plain: ScaledRope, trained_positions: int = 8192, limits=None):
+        super().__init__((9, 3.2), left=0.07, right=0.98, bottom=0.15, top=0.82, wspace=0.2)
+        self.plain, self.limits = plain, limits
+        pairs = np.arange(plain.inv_freq.numel())
+        self.freq_ax, self.wave_ax = self.figure.subplots(1, 2)
+        self.scaled = []
+        for ax, values in ((self.freq_ax, plain.inv_freq), (self.wave_ax, plain.wavelengths)):
+            ax.plot(pairs, values.numpy(), label="plain (as trained)")
+            self.scaled.append(ax.plot(pairs, values.numpy(), label="scaled")[0])
+            ax.set_yscale("log")
+            ax.set_xlabel("dimension pair i")
+            ax.set_autoscale_on(False)
+        self.wave_ax.axhline(trained_positions, color="gray", linestyle="--", linewidth=1)
+        self.wave_ax.text(0, trained_positions * 1.3, f"trained length {trained_positions}", fontsize=8, color="gray")
+        self.freq_ax.set_title("inverse frequency θᵢ (radians per token)", fontsize=9)
+        self.wave_ax.set_title("wavelength 2π/θᵢ (tokens)", fontsize=9)
+        self.freq_ax.legend(fontsize=8, loc="lower left")
+        self.setting = self.figure.text(0.5, 0.97, "", ha="center", va="top", fontsize=10)
+        self.dynamic(*self.scaled, self.setting)
+
+    def update(self, scaled: ScaledRope) -> Figure:
+        """Show `scaled` beside the plain frequencies."""
+        if scaled.inv_freq.shape != self.plain.inv_freq.shape:
+            raise ValueError(f"scaled must have {self.plain.inv_freq.numel()} pairs, got {scaled.inv_freq.numel()}")
+        limits = self.limits or tuple(decade_limits(np.r_[a.numpy(), b.numpy()]) for a, b in (
+            (self.plain.inv_freq, scaled.inv_freq), (self.plain.wavelengths, scaled.wavelengths)))
+        self.static_key(limits)
+        for ax, line, values, ylim in zip((self.freq_ax, self.wave_ax), self.scaled,
+                                          (scaled.inv_freq, scaled.wavelengths), limits):
+            ax.set_xlim(-0.5, values.numel() - 0.5)
+            ax.set_ylim(*ylim)
+            line.set_ydata(values.numpy())
+        label = "plain RoPE (s = 1)" if scaled.method == "none" else f"{scaled.method}, s = {scaled.factor:g}"
+        self.setting.set_text(f"scaled: {label}")
+        return self.figure
 
 
 def score_by_distance_figure(distances, scores: dict[str, np.ndarray]) -> Figure:
@@ -103,11 +155,10 @@ def needle_heatmap(results: dict, method: str, measure: str = "found", ax=None) 
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    style = {"found": ("RdYlGn", 0, 1), "rank": ("RdYlGn_r", 1, results["settings"]["n_distractors"] + 1),
-             "key_logprob": ("RdYlGn", -30, 0)}[measure]
+    style = _needle_style(results, measure)
     image = ax.imshow(grid, cmap=style[0], vmin=style[1], vmax=style[2], aspect="auto", origin="upper")
     for (row, col), value in np.ndenumerate(grid):
-        text = ("✓" if value else "✗") if measure == "found" else f"{value:.0f}"
+        text = _cell_label(value, measure)
         ax.text(col, row, text, ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(lengths)), [f"{n // 1024}k" if n >= 1024 else str(n) for n in lengths], fontsize=8)
     ax.set_yticks(range(len(depths)), [f"{d:.0%}" for d in depths], fontsize=8)
@@ -122,6 +173,78 @@ def needle_heatmap(results: dict, method: str, measure: str = "found", ax=None) 
     if measure != "found":
         fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
+
+
+class NeedleHeatmap(Drawing):
+    """The cached needle grid as a heatmap, one method and measure at a time, redrawn in place.
+
+    Only the cells, the title and the colour bar are redrawn; axes and ticks stay in the cached background.
+    Taught in 06_context_extension, § Finding the needle.
+    """
+
+    def __init__(self, results: dict):
+        super().__init__((5.6, 3), left=0.14, right=0.84, bottom=0.2, top=0.9)
+        self.results = results
+        lengths, depths = results["settings"]["lengths"], results["settings"]["depths"]
+        self.ax = self.figure.add_subplot()
+        self.cax = self.figure.add_axes((0.86, 0.2, 0.025, 0.7))
+        self.image = self.ax.imshow(np.zeros((len(depths), len(lengths))), aspect="auto", origin="upper")
+        self.colorbar = self.figure.colorbar(self.image, cax=self.cax)
+        self._measure = None
+        # The cell labels are one collection of glyph outlines: 48 separate texts cost ~1 ms each to lay out.
+        self.cells = [(row, col) for row in range(len(depths)) for col in range(len(lengths))]
+        self.labels = PathCollection([], offsets=[(col, row) for row, col in self.cells], facecolors="black",
+                                     edgecolors="none", offset_transform=self.ax.transData,
+                                     transform=Affine2D().scale(1 / 72) + self.figure.dpi_scale_trans)
+        self.ax.add_collection(self.labels, autolim=False)
+        self.ax.set_xticks(range(len(lengths)), [f"{n // 1024}k" if n >= 1024 else str(n) for n in lengths], fontsize=8)
+        self.ax.set_yticks(range(len(depths)), [f"{d:.0%}" for d in depths], fontsize=8)
+        past = [i for i, n in enumerate(lengths) if n > results["settings"]["trained_positions"]]
+        bar = [self.ax.axvline(past[0] - 0.5, color="black", linewidth=2)] if past else []
+        self.ax.set_xlabel("context length (tokens); right of the bar: past the trained length", fontsize=8)
+        self.ax.set_ylabel("needle depth")
+        self.title = self.ax.set_title("", fontsize=9)
+        # The colour bar axes is dynamic too, so a new measure redraws it and the cells, not the whole figure.
+        self.dynamic(self.image, self.labels, *bar, self.title, self.cax)  # the bar is drawn over the cells
+
+    def update(self, method: str, measure: str = "found") -> Figure:
+        """Show `measure` of `method`'s cached trials."""
+        grid, _, _ = needle_grid(self.results, method, measure)
+        if measure != self._measure:  # each colour change re-lays the colour bar out: once per new measure
+            cmap, low, high = _needle_style(self.results, measure)
+            with self.image.callbacks.blocked():
+                self.image.set_cmap(cmap)
+            self.image.set_clim(low, high)
+            self._measure = measure
+        self.image.set_data(grid)
+        self.cax.set_visible(measure != "found")  # found is ✓ / ✗, its colours need no scale
+        self.labels.set_paths([_glyphs(_cell_label(grid[row, col], measure)) for row, col in self.cells])
+        factor = self.results["settings"]["factor"]
+        self.title.set_text(f"{method}{'' if method == 'none' else f' (s={factor:g})'}: {measure}")
+        return self.figure
+
+
+def _cell_label(value: float, measure: str) -> str:
+    """A needle cell's label: ✓ / ✗ for found, else the rounded number (-0.3 reads "0", not "-0"); "" if missing."""
+    if np.isnan(value):
+        return ""
+    return ("✓" if value else "✗") if measure == "found" else str(round(value))
+
+
+@lru_cache(maxsize=256)
+def _glyphs(text: str, size: float = 7.0) -> Path:
+    """`text` as glyph outlines in points, centred on (0, 0), for a PathCollection of cell labels."""
+    path = TextPath((0, 0), text, size=size)
+    if not len(path.vertices):
+        return path
+    (x0, y0), (x1, y1) = path.get_extents().get_points()
+    return Path(path.vertices - ((x0 + x1) / 2, (y0 + y1) / 2), path.codes)
+
+
+def _needle_style(results: dict, measure: str) -> tuple[str, float, float]:
+    """Colour map and limits of a needle measure: green is good (found, rank 1, a likely key)."""
+    return {"found": ("RdYlGn", 0, 1), "rank": ("RdYlGn_r", 1, results["settings"]["n_distractors"] + 1),
+            "key_logprob": ("RdYlGn", -30, 0)}[measure]
 
 
 def attention_mass_figure(mass, title: str = "") -> Figure:

@@ -5,11 +5,13 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from ..ring_attention import ring_schedule
 from ..scaling import StepPrediction, amdahl_speedup
+from . import Drawing, decade_limits
 
-__all__ = ["collectives_plot", "cost_model_plot", "ring_schedule_plot", "speedup_plot"]
+__all__ = ["CostModel", "collectives_plot", "cost_model_plot", "ring_schedule_plot", "speedup_plot"]
 
 
 def speedup_plot(world_sizes: Sequence[int], speedups: Sequence[float], serial_fraction: float | None = None,
@@ -85,6 +87,63 @@ def ring_schedule_plot(world_size: int, causal: bool = False) -> Figure:
     return fig
 
 
+class CostModel(Drawing):
+    """Predicted step time (compute + communication) and memory per device against P, redrawn in place.
+
+    Give `time_limits` and `memory_limits` (seconds, GB) covering every setting a panel offers and the
+    axes never move: a learner sees the lines move, and each move only redraws the lines. Without them
+    the log axes snap to the decades around the data. Taught in 04_multi_gpu_scaling, § A cost model for real clusters.
+    """
+
+    def __init__(self, strategies: Sequence[str] = ("data", "sequence"), time_limits: tuple[float, float] | None = None,
+                 memory_limits: tuple[float, float] | None = None):
+        super().__init__((8, 3.2), left=0.08, right=0.98, bottom=0.15, top=0.8, wspace=0.25)
+        self.ax_time, self.ax_mem = self.figure.subplots(1, 2)
+        self.fixed = (time_limits, memory_limits)
+        self.lines = {}
+        for strategy, color in zip(strategies, ("tab:blue", "tab:orange", "tab:green")):
+            self.lines[strategy] = (self.ax_time.plot([], [], "o-", color=color, label=f"{strategy}: step, memory")[0],
+                                    self.ax_time.plot([], [], ":", color=color, label=f"{strategy}: communication")[0],
+                                    self.ax_mem.plot([], [], "o-", color=color)[0])
+        self.memory_line = self.ax_mem.axhline(1.0, color="red", lw=1, label="device memory")
+        self.now = [ax.axvline(1, color="0.6", lw=1) for ax in (self.ax_time, self.ax_mem)]
+        for ax in (self.ax_time, self.ax_mem):
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel("devices P")
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_autoscale_on(False)
+        # One legend above both plots, drawn with the static background: legends cost more to draw than lines.
+        self.figure.legend(loc="upper center", ncols=3, fontsize=7, frameon=False)
+        self.ax_time.set(ylabel="seconds per step", title="step time")
+        self.ax_mem.set(ylabel="GB per device", title="memory per device")
+        self.dynamic(*(line for group in self.lines.values() for line in group), self.memory_line, *self.now)
+
+    def update(self, sweep: dict[str, list[StepPrediction]], current: int, device_memory: float) -> Figure:
+        """Show the predictions of each strategy over P, the chosen P marked."""
+        if not sweep or set(sweep) - set(self.lines):
+            raise ValueError(f"sweep must hold predictions for some of {sorted(self.lines)}, got {sorted(sweep)}")
+        ps = sorted({p.world_size for preds in sweep.values() for p in preds})
+        times = [v for preds in sweep.values() for p in preds for v in (p.step_s, p.comm_s)]
+        memory = [p.memory_bytes / 1e9 for preds in sweep.values() for p in preds] + [device_memory / 1e9]
+        limits = (tuple(ps), self.fixed[0] or decade_limits(times), self.fixed[1] or decade_limits(memory))
+        self.static_key(limits)
+        for ax, ylim in zip((self.ax_time, self.ax_mem), limits[1:]):
+            ax.set_xticks(ps, [str(p) for p in ps])
+            ax.set_xlim(ps[0] / 1.3, ps[-1] * 1.3)
+            ax.set_ylim(*ylim)
+        for strategy, (step, comm, mem) in self.lines.items():
+            preds = sweep.get(strategy, [])
+            x = [p.world_size for p in preds]
+            step.set_data(x, [p.step_s for p in preds])
+            comm.set_data(x, [p.comm_s if p.comm_s > 0 else np.nan for p in preds])  # a log axis has no 0
+            mem.set_data(x, [p.memory_bytes / 1e9 for p in preds])
+        self.memory_line.set_ydata([device_memory / 1e9] * 2)
+        for line in self.now:
+            line.set_xdata([current] * 2)
+        return self.figure
+
+
 def cost_model_plot(sweep: dict[str, list[StepPrediction]], current: int, device_memory: float) -> Figure:
     """Predicted step time (compute + communication) and memory per device against P for each strategy.
 
@@ -92,20 +151,4 @@ def cost_model_plot(sweep: dict[str, list[StepPrediction]], current: int, device
     """
     if not sweep:
         raise ValueError("sweep is empty; give predictions for at least one strategy")
-    fig = Figure(figsize=(8, 3), layout="constrained")
-    ax_time, ax_mem = fig.subplots(1, 2)
-    for (strategy, preds), color in zip(sweep.items(), ("tab:blue", "tab:orange")):
-        ps = [p.world_size for p in preds]
-        ax_time.plot(ps, [p.step_s for p in preds], "o-", color=color, label=f"{strategy}: step")
-        ax_time.plot(ps, [p.comm_s for p in preds], ":", color=color, label=f"{strategy}: communication")
-        ax_mem.plot(ps, [p.memory_bytes / 1e9 for p in preds], "o-", color=color, label=strategy)
-    ax_mem.axhline(device_memory / 1e9, color="red", lw=1, label="device memory")
-    for ax in (ax_time, ax_mem):
-        ax.axvline(current, color="0.6", lw=1)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("devices P")
-        ax.legend(fontsize=7)
-    ax_time.set(ylabel="seconds per step", title="step time")
-    ax_mem.set(ylabel="GB per device", title="memory per device")
-    return fig
+    return CostModel(tuple(sweep)).update(sweep, current, device_memory)

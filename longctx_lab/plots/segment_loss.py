@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..segment_loss import SegmentLoss, loss_by_position
-from . import distance_bin_labels, distance_bins
+from . import PANEL_DPI, distance_bin_labels, distance_bins
 
 __all__ = ["MODE_COLORS", "position_curve", "segment_bars", "segment_loss_figure"]
 
@@ -47,8 +47,8 @@ def segment_bars(results: Mapping[str, SegmentLoss], k: int | None = None, ax=No
         ax.bar(x, sums, width=width, color=_color(label, result), label=f"{label}: L = {result.total:.0f}")
     ax.set_xlabel(f"segment i (tokens [{k}i, {k}(i+1)))")
     ax.set_ylabel("Lᵢ (nats)")
-    ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # headroom for the legend above the bars
-    ax.legend(fontsize=8, loc="upper center", ncol=len(results))
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.35)  # headroom for the legend above the bars
+    ax.legend(fontsize=7, loc="upper center", ncol=min(len(results), 2))  # 3 columns overflow a half-width plot
     ax.set_title("per-segment loss Lᵢ on the same tokens", fontsize=10)
     return ax.figure
 
@@ -83,7 +83,9 @@ def segment_loss_figure(results: Mapping[str, SegmentLoss], k: int | None = None
     Taught in 02_segment_loss, § The live panel.
     """
     _check_results(results)
-    fig = Figure(figsize=(10, 2.9), layout="constrained")
+    # Fixed margins, not a constrained layout: the panel draws one of these per new setting.
+    fig = Figure(figsize=(10, 2.9), dpi=PANEL_DPI)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.17, top=0.9, wspace=0.18)
     left, right = fig.subplots(1, 2)
     segment_bars(results, k, ax=left)
     position_curve(results, k, ax=right)

@@ -6,7 +6,9 @@ from typing import Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-__all__ = ["concept_map", "cost_growth"]
+from . import Drawing
+
+__all__ = ["MemoryBars", "concept_map", "cost_growth"]
 
 # The seed's §2.2 Mermaid graph (A=LLM, B=segmentation, C=attention, D=parallel processing,
 # E=fine-tuning, F=adaptive mechanism, G=compression, H=pre-training), with where the kit teaches each.
@@ -66,3 +68,30 @@ def cost_growth(lengths: Sequence[int], score_bytes: Sequence[float], kv_bytes: 
     ax.legend(fontsize=8)
     ax.set_title("SmolLM2-135M, fp32")
     return fig
+
+
+class MemoryBars(Drawing):
+    """Two horizontal bars, chunked m·k² and full n² attention-score memory in MiB, redrawn in place.
+
+    The axis is linear on purpose (the chunked bar's smallness is the lesson) and spans 1.3 × the full bar,
+    so it only changes with n; moving k redraws the bars alone. Taught in 00_start_here, § A first live panel.
+    """
+
+    def __init__(self):
+        super().__init__((5.5, 1.8), left=0.2, right=0.97, bottom=0.3, top=0.95)
+        self.ax = self.figure.add_subplot()
+        self.bars = self.ax.barh(["chunked m·k²", "full n²"], [0.0, 1.0], color=["#4c9f70", "#c44e52"])
+        self.labels = self.ax.bar_label(self.bars, labels=["", ""], padding=3, fontsize=8)
+        self.ax.set_xlabel("MiB")
+        self.dynamic(*self.bars, *self.labels)
+
+    def update(self, chunked_mib: float, full_mib: float) -> Figure:
+        """Set the two bars (MiB) and their labels; the axis follows the full bar."""
+        top = max(chunked_mib, full_mib) * 1.3 or 1.0
+        self.static_key(top)
+        self.ax.set_xlim(0, top)
+        for bar, label, value in zip(self.bars, self.labels, (chunked_mib, full_mib)):
+            bar.set_width(value)
+            label.set_text(f"{value:,.1f} MiB")
+            label.xy = (value, bar.get_y() + bar.get_height() / 2)
+        return self.figure

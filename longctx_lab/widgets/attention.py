@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import torch
 
 from ..attention import HeadStats, adaptive_span_mask, distance_profile, head_stats
-from ..plots.attention import head_pattern_figure, span_mask_figure
+from ..plots.attention import HeadPattern, SpanMask
 from . import LivePanel, PanelView, ResultCache
 
 __all__ = [
@@ -31,11 +31,11 @@ def _check_maps(maps) -> torch.Tensor:
 
 
 def render_head_pattern(maps: torch.Tensor, layer: int, head: int, stats: HeadStats | None = None,
-                        cache: ResultCache | None = None) -> PanelView:
+                        cache: ResultCache | None = None, drawing: HeadPattern | None = None) -> PanelView:
     """One head of cached maps (L, H, T, T): its attention pattern, distance histogram and statistics.
 
-    Pass `stats = head_stats(maps)` when already computed, so a redraw only draws. Taught in 03_attention,
-    § Which heads look far.
+    Pass `stats = head_stats(maps)` when already computed, so a redraw only draws, and the panel's
+    `drawing` to redraw it in place. Taught in 03_attention, § Which heads look far.
     """
     maps = _check_maps(maps)
     n_layers, n_heads = maps.shape[:2]
@@ -58,8 +58,9 @@ def render_head_pattern(maps: torch.Tensor, layer: int, head: int, stats: HeadSt
     summary = (f"layer {layer}, head {head}: mean distance {numbers['mean_distance']:.1f} tokens, "
                f"90% of the mass within {numbers['span90']:.1f}, entropy {numbers['entropy']:.2f} nats, "
                f"mass on the first token {numbers['sink_mass']:.2f}")
-    figure = head_pattern_figure(attn, profile, title=f"layer {layer}, head {head}")
-    return PanelView(summary, figure, {"layer": layer, "head": head, **numbers})
+    drawing = HeadPattern(attn.shape[-1]) if drawing is None else drawing
+    figure = drawing.update(attn, profile, title=f"layer {layer}, head {head}")
+    return PanelView(summary, figure, {"layer": layer, "head": head, **numbers}, drawing)
 
 
 def head_pattern_panel(maps: torch.Tensor, layer: int = 0, head: int = 0, stats: HeadStats | None = None) -> LivePanel:
@@ -68,14 +69,14 @@ def head_pattern_panel(maps: torch.Tensor, layer: int = 0, head: int = 0, stats:
     Taught in 03_attention, § Which heads look far.
     """
     maps = _check_maps(maps)
-    cache = ResultCache()
+    cache, drawing = ResultCache(), HeadPattern(maps.shape[-1])
     controls = {
         "layer": widgets.IntSlider(value=layer, min=0, max=maps.shape[0] - 1, description="layer",
                                    continuous_update=False),
         "head": widgets.IntSlider(value=head, min=0, max=maps.shape[1] - 1, description="head",
                                   continuous_update=False),
     }
-    return LivePanel(controls, lambda layer, head: render_head_pattern(maps, layer, head, stats, cache),
+    return LivePanel(controls, lambda layer, head: render_head_pattern(maps, layer, head, stats, cache, drawing),
                      title="Pick a layer and a head")
 
 
@@ -92,10 +93,12 @@ def default_attention_row(span: int = 64, seed: int = 0) -> torch.Tensor:
     return scores.softmax(-1)
 
 
-def render_span_mask(z: float, R: float, row: torch.Tensor | None = None, span: int = 64) -> PanelView:
+def render_span_mask(z: float, R: float, row: torch.Tensor | None = None, span: int = 64,
+                     drawing: SpanMask | None = None) -> PanelView:
     """The adaptive-span mask for (z, R) and one attention row (indexed by distance) masked and renormalised.
 
-    Taught in 03_attention, § Adaptive attention span.
+    Pass the panel's `drawing` (a SpanMask of the same row) to redraw it in place. Taught in 03_attention,
+    § Adaptive attention span.
     """
     row = default_attention_row(span) if row is None else torch.as_tensor(row, dtype=torch.float32)
     if row.ndim != 1 or row.numel() < 2:
@@ -103,13 +106,24 @@ def render_span_mask(z: float, R: float, row: torch.Tensor | None = None, span: 
     mask = adaptive_span_mask(row.numel(), float(z), float(R))
     masked = row * mask
     kept = float(masked.sum())
-    masked = masked / kept
+    # Renormalising divides by `kept`: a row with almost nothing inside the span becomes magnified noise.
+    masked = masked / kept if kept > 0 else masked
     reach = int((mask > 0).sum())
-    summary = (f"z = {z:g}, R = {R:g}: mask > 0 for distances < {reach}; "
-               f"{kept:.1%} of the row's mass survives before renormalising")
-    figure = span_mask_figure(mask, row, masked, float(z), float(R))
-    return PanelView(summary, figure, {"z": float(z), "R": float(R), "reach": reach, "kept": round(kept, 4),
-                                       "mask": mask, "masked_row": masked})
+    lines = [f"z = {z:g}, R = {R:g}: mask > 0 for distances < {reach}; "
+             f"{_share(kept)} of the row's mass survives before renormalising"]
+    if kept < 0.01:
+        lines.append("this head looks beyond z + R: renormalising " +
+                     ("has nothing to scale up" if kept == 0 else f"multiplies what is left by {1 / kept:,.0f}") +
+                     ", so the red curve is noise; a span this short would cripple the head")
+    drawing = SpanMask(row) if drawing is None else drawing
+    figure = drawing.update(mask, masked, float(z), float(R))
+    return PanelView("\n".join(lines), figure, {"z": float(z), "R": float(R), "reach": reach, "kept": round(kept, 4),
+                                                "mask": mask, "masked_row": masked}, drawing)
+
+
+def _share(fraction: float) -> str:
+    """A fraction as a percentage with enough digits to tell a small share from none (0.01 %, not 0.0 %)."""
+    return f"{fraction:.1%}" if fraction >= 0.001 or fraction == 0 else f"{fraction * 100:.2g}%"
 
 
 def span_mask_panel(row: torch.Tensor | None = None, span: int = 64, z: float = 16.0, R: float = 8.0) -> LivePanel:
@@ -118,13 +132,14 @@ def span_mask_panel(row: torch.Tensor | None = None, span: int = 64, z: float = 
     Taught in 03_attention, § Adaptive attention span.
     """
     length = span if row is None else int(torch.as_tensor(row).numel())
+    drawing = SpanMask(default_attention_row(span) if row is None else torch.as_tensor(row, dtype=torch.float32))
     controls = {
         "z": widgets.FloatSlider(value=z, min=0.0, max=float(length), step=1.0, description="z",
                                  continuous_update=False),
         "R": widgets.FloatSlider(value=R, min=1.0, max=32.0, step=1.0, description="R (ramp)",
                                  continuous_update=False),
     }
-    return LivePanel(controls, lambda z, R: render_span_mask(z, R, row, length), title="Adaptive span mask")
+    return LivePanel(controls, lambda z, R: render_span_mask(z, R, row, length, drawing), title="Adaptive span mask")
 
 
 def _bertviz_input(attn: torch.Tensor, tokens: Sequence[str]) -> tuple:

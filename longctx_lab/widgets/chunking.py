@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 
 from ..chunking import ChunkPlan
-from ..plots.chunking import BYTES_FP32, chunk_strip
+from ..plots.chunking import BYTES_FP32, ChunkStrip
 from . import ChunkControls, LivePanel, PanelView
 
 __all__ = ["chunk_panel", "document_token_count", "render_chunk_view"]
@@ -21,11 +21,11 @@ def _mib(entries: int) -> str:
     return f"{entries * BYTES_FP32 / 2**20:,.2f} MiB"
 
 
-def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4) -> PanelView:
+def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4, drawing: ChunkStrip | None = None) -> PanelView:
     """The panel's view for n tokens in chunks of k with `overlap`: strip, m, duplicates, score memory.
 
     `m` is the linked slider's value; the plan follows from k and overlap, and m must agree with it.
-    Taught in 01_chunking, § The live panel.
+    Pass the panel's `drawing` (a ChunkStrip of n tokens) to redraw it in place. Taught in 01_chunking, § The live panel.
     """
     plan = ChunkPlan(n, k, overlap)
     if m != plan.m:
@@ -41,7 +41,8 @@ def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4) -> Pa
     data = {"n": plan.n, "k": plan.k, "m": plan.m, "overlap": plan.overlap, "duplicated": plan.duplicated,
             "padding": plan.padding, "full_bytes": BYTES_FP32 * plan.full_scores,
             "chunked_bytes": BYTES_FP32 * plan.chunked_scores, "memory_ratio": ratio}
-    return PanelView(summary=summary, figure=chunk_strip(plan, rows=rows), data=data)
+    drawing = ChunkStrip(plan.n, rows) if drawing is None else drawing
+    return PanelView(summary=summary, figure=drawing.update(plan), data=data, drawing=drawing)
 
 
 def document_token_count(text: str | None = None, tokenizer=None) -> int:
@@ -68,5 +69,5 @@ def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: 
     """
     n = document_token_count(text, tokenizer)
     controls = ChunkControls(n, k, overlap=overlap, k_min=k_min, k_max=min(k_max, n))
-    return LivePanel(controls.as_dict(), partial(render_chunk_view, n, rows=rows),
+    return LivePanel(controls, partial(render_chunk_view, n, rows=rows, drawing=ChunkStrip(n, rows)),
                      title=f"Chunking {n} tokens: move k, m or the overlap")

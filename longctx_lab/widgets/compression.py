@@ -9,10 +9,10 @@ from typing import Sequence
 
 import ipywidgets as widgets
 import torch
-from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from ..compression import VariantReport, cast_weights, evaluate_variant, prune, quantize_int8
+from ..plots.compression import SparsityBits
 from . import LivePanel, PanelView, ResultCache
 
 __all__ = ["build_variant", "compression_grid", "compression_panel", "render_compression"]
@@ -65,38 +65,25 @@ def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tenso
     return grid
 
 
-def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int], VariantReport]) -> PanelView:
+def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int], VariantReport],
+                       drawing: SparsityBits | None = None) -> PanelView:
     """The view for one setting: a summary line and fidelity-vs-sparsity curves with the setting marked.
 
-    Taught in 05_compression, § The live panel.
+    Pass the panel's `drawing` (a SparsityBits of the same grid) to redraw it in place. Taught in 05_compression,
+    § The live panel.
     """
     if (sparsity, bits) not in grid:
         raise ValueError(f"(sparsity, bits)=({sparsity}, {bits}) is not in the precomputed grid {sorted(grid)}")
     chosen, base = grid[(sparsity, bits)], grid[min(grid, key=lambda k: (k[0], -k[1]))]
-    sparsities = sorted({s for s, _ in grid})
-    fig = Figure(figsize=(8, 3), layout="constrained")
-    fid_ax, size_ax = fig.subplots(1, 2)
-    bit_widths = sorted({b for _, b in grid}, reverse=True)
-    for i, b in enumerate(bit_widths):
-        fid_ax.plot([s * 100 for s in sparsities], [grid[(s, b)].fidelity_mean for s in sparsities], marker="o",
-                    ms=3, color=f"C{i}", label=BIT_LABELS[b])
-    fid_ax.scatter([sparsity * 100], [chosen.fidelity_mean], s=120, facecolors="none", edgecolors="k", zorder=4)
-    fid_ax.set_xlabel("unstructured sparsity (%)")
-    fid_ax.set_ylabel("mean cosine to fp32")
-    fid_ax.legend(fontsize=8)
-    fid_ax.grid(alpha=0.3)
-    names = [BIT_LABELS[b] for b in bit_widths]
-    sizes = [grid[(sparsity, b)].size_bytes / 1e6 for b in bit_widths]
-    colors = ["k" if name == BIT_LABELS[bits] else "0.75" for name in names]
-    size_ax.bar(names, sizes, color=colors)
-    size_ax.set_ylabel(f"size at {sparsity:.0%} sparsity (MB)")
+    drawing = SparsityBits(grid, BIT_LABELS) if drawing is None else drawing
+    figure = drawing.update(sparsity, bits)
     summary = (f"sparsity {sparsity:.0%}, {BIT_LABELS[bits]}: size {chosen.size_bytes / 1e6:.1f} MB "
                f"({chosen.size_bytes / base.size_bytes:.2f}× fp32), top-1 {chosen.top1:.1%} "
                f"({(chosen.top1 - base.top1) * 100:+.1f} points), cosine to fp32 mean {chosen.fidelity_mean:.3f} "
                f"/ min {chosen.fidelity_min:.3f}")
     data = {"sparsity": sparsity, "bits": bits, "size_bytes": chosen.size_bytes, "top1": chosen.top1,
             "fidelity_mean": chosen.fidelity_mean, "fidelity_min": chosen.fidelity_min}
-    return PanelView(summary, fig, data)
+    return PanelView(summary, figure, data, drawing)
 
 
 def compression_panel(grid: dict[tuple[float, int], VariantReport]) -> LivePanel:
@@ -106,11 +93,15 @@ def compression_panel(grid: dict[tuple[float, int], VariantReport]) -> LivePanel
     """
     sparsities = sorted({s for s, _ in grid})
     bit_options = sorted({b for _, b in grid}, reverse=True)
+    missing = [(s, b) for s in sparsities for b in bit_options if (s, b) not in grid]
+    if missing:  # the two controls move independently, so every pair must be there
+        raise ValueError(f"grid must hold every (sparsity, bits) pair of its sparsities and bit widths; missing {missing}")
     controls = {
         "sparsity": widgets.SelectionSlider(options=[(f"{s:.0%}", s) for s in sparsities], value=sparsities[0],
                                             description="sparsity", continuous_update=False),
         "bits": widgets.ToggleButtons(options=[(BIT_LABELS[b], b) for b in bit_options], value=bit_options[0],
                                       description="weights"),
     }
-    return LivePanel(controls, lambda sparsity, bits: render_compression(sparsity, bits, grid),
+    drawing = SparsityBits(grid, BIT_LABELS)
+    return LivePanel(controls, lambda sparsity, bits: render_compression(sparsity, bits, grid, drawing),
                      title="MiniLM: sparsity × bit width")

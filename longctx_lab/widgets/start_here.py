@@ -2,38 +2,36 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-from matplotlib.figure import Figure
 
 from ..chunking import ChunkPlan
 from ..plots.chunking import BYTES_FP32
-from . import LivePanel, PanelView
+from ..plots.start_here import MemoryBars
+from . import LivePanel, PanelView, at_most
 
 __all__ = ["render_cost_view", "cost_panel"]
 
 
-def render_cost_view(n: int, k: int, heads: int = 9) -> PanelView:
+def render_cost_view(n: int, k: int, heads: int = 9, drawing: MemoryBars | None = None) -> PanelView:
     """m = ceil(n / k) and the fp32 attention-score memory of one layer, full (n²) vs chunked (m·k²).
 
-    Taught in 00_start_here, § A first live panel.
+    k > n is one chunk padded to k (so chunked costs more); the panel keeps k <= n. Pass the panel's
+    `drawing` to redraw it in place. Taught in 00_start_here, § A first live panel.
     """
-    plan = ChunkPlan(n, min(k, n))
+    plan = ChunkPlan(n, k)  # validates n and k
     full = plan.full_scores * heads * BYTES_FP32
     chunked = plan.chunked_scores * heads * BYTES_FP32
-    summary = (f"n = {n} tokens, k = {plan.k} → m = {plan.m} chunks\n"
+    padded = f" ({plan.padding} pad tokens)" if plan.padding else ""
+    summary = (f"n = {n} tokens, k = {plan.k} → m = {plan.m} chunks{padded}\n"
                f"attention scores, one layer of {heads} heads (fp32): full n² = {full / 2**20:,.1f} MiB, "
                f"chunked m·k² = {chunked / 2**20:,.1f} MiB  (ratio {full / chunked:,.1f}×)")
-    fig = Figure(figsize=(5.5, 1.8), layout="constrained")
-    ax = fig.add_subplot()
-    values = [chunked / 2**20, full / 2**20]
-    bars = ax.barh(["chunked m·k²", "full n²"], values, color=["#4c9f70", "#c44e52"])
-    ax.bar_label(bars, labels=[f"{v:,.1f} MiB" for v in values], padding=3, fontsize=8)
-    ax.set_xlim(0, values[1] * 1.3)  # linear on purpose: the chunked bar's smallness is the lesson
-    ax.set_xlabel("MiB")
-    return PanelView(summary, fig, {"n": n, "k": plan.k, "m": plan.m, "full_bytes": full, "chunked_bytes": chunked})
+    drawing = MemoryBars() if drawing is None else drawing
+    figure = drawing.update(chunked / 2**20, full / 2**20)
+    return PanelView(summary, figure, {"n": n, "k": plan.k, "m": plan.m, "full_bytes": full, "chunked_bytes": chunked},
+                     drawing)
 
 
 def cost_panel(n: int = 4096, k: int = 512) -> LivePanel:
-    """A panel with n and k sliders redrawing `render_cost_view`.
+    """A panel with n and k sliders redrawing `render_cost_view`; k's range follows n (k <= n).
 
     Taught in 00_start_here, § A first live panel.
     """
@@ -44,4 +42,6 @@ def cost_panel(n: int = 4096, k: int = 512) -> LivePanel:
         "k": widgets.IntSlider(value=k, min=64, max=8192, step=64, description="k (chunk)", style=style,
                                continuous_update=False),
     }
-    return LivePanel(controls, lambda n, k: render_cost_view(n, k), title="Full vs chunked attention memory")
+    drawing = MemoryBars()
+    return LivePanel(controls, lambda n, k: render_cost_view(n, k, drawing=drawing),
+                     title="Full vs chunked attention memory", links=[at_most("k", "n")])
