@@ -79,7 +79,7 @@ def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int],
     figure = drawing.update(sparsity, bits)
     summary = (f"sparsity {sparsity:.0%}, {BIT_LABELS[bits]}: size {chosen.size_bytes / 1e6:.1f} MB "
                f"({chosen.size_bytes / base.size_bytes:.2f}× fp32), top-1 {chosen.top1:.1%} "
-               f"({(chosen.top1 - base.top1) * 100:+.1f} points), cosine to fp32 mean {chosen.fidelity_mean:.3f} "
+               f"(fp32 {base.top1:.1%}), cosine to fp32 mean {chosen.fidelity_mean:.3f} "
                f"/ min {chosen.fidelity_min:.3f}")
     data = {"sparsity": sparsity, "bits": bits, "size_bytes": chosen.size_bytes, "top1": chosen.top1,
             "fidelity_mean": chosen.fidelity_mean, "fidelity_min": chosen.fidelity_min}
