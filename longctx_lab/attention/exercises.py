@@ -9,9 +9,11 @@ import math
 
 import torch
 
-from ..attention import adaptive_span_mask, chunk_block_mask, head_stats, sliding_window_mask
-from ..chunking import ChunkPlan
-from . import N_, Exercise, Mistake, NumberAnswer
+from ..chunking.plan import ChunkPlan
+from ..core.answers import Mistake, NumberAnswer
+from ..core.exercise_kit import N_, Exercise
+from .adaptive_span import adaptive_span_mask
+from .maps import chunk_block_mask, head_stats, sliding_window_mask
 
 __all__ = ["EXERCISES", "block_mask_fraction", "span_mask_value", "uniform_entropy", "window_keys"]
 

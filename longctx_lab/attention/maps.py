@@ -1,20 +1,18 @@
 """Chapter 3: looking at attention — maps, head statistics, the seed's segment attention, window masks.
 
 The adaptive attention span (Sukhbaatar et al. 2019) and its tiny trainable model live in
-`adaptive_span.py`; everything is re-exported here.
+`adaptive_span.py`, beside this file.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any, Callable
-
 import torch
 
-from .adaptive_span import *  # noqa: F401,F403
-from .adaptive_span import __all__ as _span_all
-from .chunking import ChunkPlan, _as_int
+from ..chunking.plan import ChunkPlan
+from ..core.checks import as_int
+from ..core.hf import per_layer_attention, require_eager
 
 __all__ = [
     "HeadStats",
@@ -28,7 +26,7 @@ __all__ = [
     "sliding_window_mask",
     "window_additive_mask",
     "window_perplexity",
-] + list(_span_all)
+]
 
 
 def _as_batch(input_ids) -> torch.Tensor:
@@ -42,22 +40,13 @@ def _as_batch(input_ids) -> torch.Tensor:
     return ids
 
 
-def _require_eager(model) -> None:
-    implementation = getattr(model.config, "_attn_implementation", None)
-    if implementation != "eager":
-        raise ValueError(
-            f"model uses attn_implementation={implementation!r}; attention maps need 'eager' "
-            "(e.g. load_smollm2(attn_implementation='eager'))"
-        )
-
-
 @torch.no_grad()
 def attention_maps(model, input_ids, layers: list[int] | None = None) -> torch.Tensor:
     """The model's post-softmax attention for one sequence, shape (L, H, T, T) (queries down, keys across).
 
     Taught in 03_attention, § Looking at attention.
     """
-    _require_eager(model)
+    require_eager(model)
     ids = _as_batch(input_ids).to(model.device)
     outputs = model(input_ids=ids, output_attentions=True)
     n_layers = len(outputs.attentions)
@@ -129,43 +118,13 @@ def head_stats(attn: torch.Tensor, mass: float = 0.9) -> HeadStats:
     return HeadStats(mean_distance.mean(-1), span.mean(-1), entropy.mean(-1), attn[..., 0].mean(-1))
 
 
-def _attention_modules(model) -> list[torch.nn.Module]:
-    base = getattr(model, "base_model", model)
-    target = getattr(base, "_can_record_outputs", {}).get("attentions")
-    target = getattr(target, "target_class", target)
-    if not isinstance(target, type):
-        raise TypeError(f"cannot find the attention modules of {type(model).__name__}")
-    return [module for module in model.modules() if isinstance(module, target)]
-
-
-@torch.no_grad()
-def _per_layer_attention(model, input_ids: torch.Tensor, reduce: Callable[[torch.Tensor], Any]) -> list:
-    """`reduce(weights)` of each layer's (H, T, T) attention weights in one forward pass, as the layer runs.
-
-    Only one layer's weights are alive at a time, so memory stays O(H·T²), not O(L·H·T²).
-    """
-    _require_eager(model)
-    per_layer = []
-
-    def hook(_module, _inputs, output) -> None:
-        per_layer.append(reduce(output[1][0]))  # output[1]: (B, H, T, T); batch item 0
-
-    handles = [module.register_forward_hook(hook) for module in _attention_modules(model)]
-    try:
-        model(input_ids=input_ids)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return per_layer
-
-
 def layer_head_stats(model, input_ids, mass: float = 0.9) -> HeadStats:
     """`head_stats` for every layer and head, reduced layer by layer so only one (H, T, T) map is held at a time.
 
     Taught in 03_attention, § Which heads look far.
     """
     ids = _as_batch(input_ids).to(model.device)
-    per_layer = _per_layer_attention(model, ids, lambda weights: head_stats(weights.float(), mass))
+    per_layer = per_layer_attention(model, ids, lambda weights: head_stats(weights.float(), mass))
     return HeadStats(*(torch.stack([getattr(s, f.name).cpu() for s in per_layer]) for f in fields(HeadStats)))
 
 
@@ -191,7 +150,7 @@ def segment_attention(model, input_ids, layer: int, head: int, k: int, scale: bo
     x_t are the hidden states entering `layer` for segment t (length k); `scale=True` adds the 1/√d_head
     that the formula leaves out. Taught in 03_attention, § The seed's segment attention.
     """
-    _require_eager(model)
+    require_eager(model)
     ids = _as_batch(input_ids).to(model.device)
     config = model.config
     n_layers, n_heads = config.num_hidden_layers, config.num_attention_heads
@@ -234,7 +193,7 @@ def sliding_window_mask(n: int, window: int, sinks: int = 0) -> torch.Tensor:
 
     Taught in 03_attention, § Cheaper masks on a real model.
     """
-    n, window, sinks = _as_int("n", n, 1), _as_int("window", window, 1), _as_int("sinks", sinks, 0)
+    n, window, sinks = as_int("n", n, 1), as_int("window", window, 1), as_int("sinks", sinks, 0)
     query = torch.arange(n)[:, None]
     key = torch.arange(n)[None, :]
     causal = key <= query

@@ -9,8 +9,8 @@ import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from ..attention import HeadStats
-from . import distance_bin_labels, distance_bins
+from ..core.drawing import distance_bin_labels, distance_bins
+from .maps import HeadStats
 
 __all__ = [
     "block_mask_figure",

@@ -9,9 +9,10 @@ from typing import Sequence
 import ipywidgets as widgets
 import torch
 
-from ..attention import HeadStats, adaptive_span_mask, distance_profile, head_stats
-from ..plots.attention import head_pattern_figure, span_mask_figure
-from . import LivePanel, PanelView, ResultCache
+from ..core.panels import LivePanel, PanelView, ResultCache
+from .adaptive_span import adaptive_span_mask
+from .maps import HeadStats, distance_profile, head_stats
+from .plots import head_pattern_figure, span_mask_figure
 
 __all__ = [
     "bertviz_head_view",
@@ -141,7 +142,7 @@ def bertviz_head_view(attn: torch.Tensor, tokens: Sequence[str], layers: Sequenc
 
     Taught in 03_attention, § Looking at attention.
     """
-    from ..bertviz_offline import head_view
+    from ..core.bertviz_offline import head_view
 
     head_view(_bertviz_input(attn, tokens), list(tokens), include_layers=None if layers is None else list(layers))
 
@@ -152,7 +153,7 @@ def bertviz_model_view(attn: torch.Tensor, tokens: Sequence[str], layers: Sequen
 
     Taught in 03_attention, § Looking at attention.
     """
-    from ..bertviz_offline import model_view
+    from ..core.bertviz_offline import model_view
 
     model_view(_bertviz_input(attn, tokens), list(tokens), include_layers=None if layers is None else list(layers),
                include_heads=None if heads is None else list(heads))

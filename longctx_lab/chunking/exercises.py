@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from ..chunking import ChunkPlan, sentence_token_spans, spans_kept_whole
-from . import N_, Exercise, Mistake, NumberAnswer
+from ..core.answers import Mistake, NumberAnswer
+from ..core.exercise_kit import N_, Exercise
+from .plan import ChunkPlan
+from .text import sentence_token_spans, spans_kept_whole
 
 __all__ = ["EXERCISES", "content_per_chunk", "count_chunks", "memory_ratio", "smallest_whole_overlap_answer",
            "whole_sentence_overlap"]
@@ -94,7 +96,7 @@ memory_ratio = Exercise(
 
 @lru_cache(maxsize=1)  # loading MiniLM takes seconds; a learner may check many times
 def _minilm_specials() -> int:
-    from ..models import load_minilm
+    from ..core.models import load_minilm
 
     return load_minilm()[1].num_special_tokens_to_add(pair=False)
 
@@ -142,8 +144,8 @@ _K = 24
 @lru_cache(maxsize=1)
 def _paragraph(text_name: str = "short_paragraph"):
     """The paragraph's text, its MiniLM token character offsets and its sentences' token spans."""
-    from ..data import load_text
-    from ..models import load_minilm
+    from ..core.data import load_text
+    from ..core.models import load_minilm
 
     text = load_text(text_name)
     _, offsets, sentences = sentence_token_spans(text, load_minilm()[1])

@@ -1,41 +1,26 @@
 """Chapter 1: splitting a long sequence into m segments of length k, losslessly and as a model input.
 
 Three layers, each checked against the one below: the plan arithmetic (`ChunkPlan`), chunking any
-sequence (`split_sequence`, `chunk_ids`, `stitch`), and chunking real text with a real tokenizer
-(`chunk_text`, `chunk_sentences`, `batch_chunks`), whose overflow chunks follow the same plan.
+sequence (`split_sequence`, `chunk_ids`, `stitch`), both here, and chunking real text with a real
+tokenizer (`chunk_text`, `chunk_sentences`, `batch_chunks` in `text.py`), whose overflow chunks
+follow the same plan.
 """
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-__all__ = [
-    "ChunkPlan", "TextChunk", "batch_chunks", "chunk_ids", "chunk_sentences", "chunk_text",
-    "encoder_flops", "forward_seconds", "seed_split_sequence", "sentence_token_spans", "spans_kept_whole", "split_sequence", "stitch",
-]
+from ..core.checks import as_int
 
-
-def _as_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """`value` as an int in [low, high], or a TypeError/ValueError naming `name` and the valid range."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        valid = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {'in ' if high is not None else ''}{valid}, got {value}")
-    return value
+__all__ = ["ChunkPlan", "chunk_ids", "seed_split_sequence", "split_sequence", "stitch"]
 
 
 def _check_overlap(overlap: Any, k: int, k_name: str = "k") -> int:
-    overlap = _as_int("overlap", overlap, 0)
-    if overlap >= k:
-        raise ValueError(f"overlap must be in [0, {k_name} - 1] = [0, {k - 1}], got {overlap}")
-    return overlap
+    return as_int("overlap", overlap, 0, k - 1, note=f"{k_name} - 1: chunks must advance")
 
 
 @dataclass(frozen=True)
@@ -51,8 +36,8 @@ class ChunkPlan:
     overlap: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _as_int("n", self.n, 1))
-        object.__setattr__(self, "k", _as_int("k", self.k, 1))
+        object.__setattr__(self, "n", as_int("n", self.n, 1))
+        object.__setattr__(self, "k", as_int("k", self.k, 1))
         object.__setattr__(self, "overlap", _check_overlap(self.overlap, self.k))
 
     @property
@@ -98,9 +83,9 @@ class ChunkPlan:
 
         Taught in 01_chunking, § The plan arithmetic.
         """
-        n = _as_int("n", n, 1)
-        m = _as_int("m", m, 1, n)
-        overlap = _as_int("overlap", overlap, 0)
+        n = as_int("n", n, 1)
+        m = as_int("m", m, 1, n)
+        overlap = as_int("overlap", overlap, 0)
         # m(k) never grows with k, so the smallest k with m(k) <= m is the only candidate for m(k) == m.
         k = overlap + 1 if n <= overlap else max(overlap + 1, math.ceil((n - overlap) / m) + overlap)
         plan = cls(n, k, overlap)
@@ -140,7 +125,7 @@ def split_sequence(seq: Sequence, max_len: int = 128, overlap: int = 0) -> list:
     Chunks keep the input's type (list, tuple, str, tensor or array views); the last one may be shorter.
     With overlap=0 this is exactly the seed's function. Taught in 01_chunking, § The seed's split_sequence.
     """
-    max_len = _as_int("max_len", max_len, 1)
+    max_len = as_int("max_len", max_len, 1)
     overlap = _check_overlap(overlap, max_len, "max_len")
     plan = ChunkPlan(_check_sequence(seq), max_len, overlap)
     return [seq[start:end] for start, end in plan.spans]
@@ -154,9 +139,9 @@ def chunk_ids(ids, k: int, overlap: int = 0, pad_id: int = 0) -> tuple[torch.Ten
     the ids are copied once with `padding` pad_id tokens appended to the tail of the last chunk.
     Taught in 01_chunking, § A batch without copies.
     """
-    k = _as_int("k", k, 1)
+    k = as_int("k", k, 1)
     overlap = _check_overlap(overlap, k)
-    pad_id = _as_int("pad_id", pad_id, -(2**63))
+    pad_id = as_int("pad_id", pad_id, -(2**63))
     if isinstance(ids, str):
         raise TypeError("ids must be token ids (list of ints, 1-D tensor or array), got a str; tokenize it first")
     n = _check_sequence(ids, "ids")
@@ -188,7 +173,7 @@ def stitch(chunks, overlap: int = 0, mask=None):
     `chunk_ids` returned: the `(chunks, mask)` pair, or the (m, k) tensor with `mask=` given.
     Taught in 01_chunking, § A batch without copies.
     """
-    overlap = _as_int("overlap", overlap, 0)
+    overlap = as_int("overlap", overlap, 0)
     if isinstance(chunks, tuple) and len(chunks) == 2 and isinstance(chunks[0], torch.Tensor) and chunks[0].ndim == 2:
         if mask is not None:
             raise ValueError("mask was given twice: inside the (chunks, mask) pair and as mask=")
@@ -234,10 +219,3 @@ def _stitch_batch(chunks: torch.Tensor, overlap: int, mask) -> torch.Tensor:
                          f"{tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__}")
     keep = torch.cat([mask[0], mask[1:, overlap:].reshape(-1)]).bool()
     return body[keep]
-
-
-# Re-exported so `from .chunking import *` keeps offering them; they live in text_chunking.py.
-from .text_chunking import (  # noqa: E402
-    TextChunk, chunk_text, sentence_token_spans, chunk_sentences,
-    spans_kept_whole, batch_chunks, encoder_flops, forward_seconds,
-)

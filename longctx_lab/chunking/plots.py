@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..chunking import ChunkPlan
-from . import token_strip
+from ..core.drawing import token_strip
+from .plan import ChunkPlan
 
 __all__ = ["attention_costs", "chunk_strip", "cost_curves"]
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import bisect
 import functools
-import statistics
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
-from .chunking import _as_int
+from ..core.checks import as_int
+from ..core.data import split_sentences
+from ..core.timing import alternating_medians
 
 __all__ = ["TextChunk", "chunk_text", "sentence_token_spans", "chunk_sentences", "spans_kept_whole", "batch_chunks", "encoder_flops", "forward_seconds"]
 
@@ -44,7 +44,7 @@ def _check_text_args(text: Any, tokenizer: Any, max_length: Any) -> tuple[int, i
     """(max_length, content budget) after validating the text, the tokenizer and max_length."""
     _check_text(text, tokenizer)
     specials = tokenizer.num_special_tokens_to_add(pair=False)
-    max_length = _as_int("max_length", max_length, specials + 1)
+    max_length = as_int("max_length", max_length, specials + 1)
     return max_length, max_length - specials
 
 
@@ -65,7 +65,7 @@ def chunk_text(text: str, tokenizer, max_length: int, stride: int = 0) -> list[T
     Taught in 01_chunking, § Chunking real text.
     """
     max_length, budget = _check_text_args(text, tokenizer, max_length)
-    stride = _as_int("stride", stride, 0, budget - 1)  # the Rust tokenizer panics beyond this
+    stride = as_int("stride", stride, 0, budget - 1)  # the Rust tokenizer panics beyond this
     encoding = tokenizer(text, truncation=True, max_length=max_length, return_overflowing_tokens=True,
                          stride=stride)
     # Every overflow chunk is framed alike ([CLS] ... [SEP] for BERT), so the content sits between
@@ -87,14 +87,12 @@ def chunk_text(text: str, tokenizer, max_length: int, stride: int = 0) -> list[T
 def sentence_token_spans(text: str, tokenizer, sentence_spans: Sequence[tuple[int, int]] | None = None):
     """The text's content token ids, their character offsets, and each sentence's [start, end) token range.
 
-    Sentences come from `longctx_lab.data.split_sentences` unless `sentence_spans` (character spans)
+    Sentences come from `longctx_lab.core.data.split_sentences` unless `sentence_spans` (character spans)
     are given; a token belongs to the last sentence starting at or before its last character, so every
     token lands in exactly one sentence. Taught in 01_chunking, § Sentence-aware chunking.
     """
     _check_text(text, tokenizer)
     if sentence_spans is None:
-        from .data import split_sentences
-
         sentence_spans = split_sentences(text)
     starts = sorted(int(start) for start, _ in sentence_spans) or [0]
     encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
@@ -169,27 +167,10 @@ def encoder_flops(batch: int, length: int, d_model: int = 384, n_layers: int = 6
 
     Taught in 01_chunking, § What chunking costs.
     """
-    batch, length = _as_int("batch", batch, 1), _as_int("length", length, 1)
+    batch, length = as_int("batch", batch, 1), as_int("length", length, 1)
     dense = 24.0 * batch * length * d_model**2 * n_layers
     attention = 4.0 * batch * length**2 * d_model * n_layers
     return {"dense": dense, "attention": attention, "total": dense + attention}
-
-
-def alternating_medians(fns: dict[str, Callable[[], object]], repeat: int = 5, warmup: int = 1) -> dict[str, float]:
-    """Median wall time in seconds of each named callable, the callables taking turns (one call each per round).
-
-    Taking turns makes a busy machine slow them all alike, so their ratio stays meaningful.
-    """
-    repeat = _as_int("repeat", repeat, 1)
-    warmup = _as_int("warmup", warmup, 0)
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for round_ in range(warmup + repeat):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            if round_ >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def forward_seconds(model: torch.nn.Module, batches: dict[str, Any], repeat: int = 5, warmup: int = 1) -> dict[str, float]:

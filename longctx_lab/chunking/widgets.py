@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..chunking import ChunkPlan
-from ..plots.chunking import BYTES_FP32, chunk_strip
-from . import ChunkControls, LivePanel, PanelView
+import ipywidgets as widgets
 
-__all__ = ["chunk_panel", "document_token_count", "render_chunk_view"]
+from ..core.panels import LivePanel, PanelView
+from .plan import ChunkPlan
+from .plots import BYTES_FP32, chunk_strip
+
+__all__ = ["ChunkControls", "chunk_panel", "document_token_count", "render_chunk_view"]
 
 MINILM_CONTENT_TOKENS = 510  # 512 positions minus [CLS] and [SEP]
 
@@ -50,11 +52,11 @@ def document_token_count(text: str | None = None, tokenizer=None) -> int:
     Taught in 01_chunking, § The live panel.
     """
     if text is None:
-        from ..data import load_text
+        from ..core.data import load_text
 
         text = load_text("long_document")
     if tokenizer is None:
-        from ..models import load_minilm
+        from ..core.models import load_minilm
 
         tokenizer = load_minilm()[1]
     return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
@@ -70,3 +72,66 @@ def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: 
     controls = ChunkControls(n, k, overlap=overlap, k_min=k_min, k_max=min(k_max, n))
     return LivePanel(controls.as_dict(), partial(render_chunk_view, n, rows=rows),
                      title=f"Chunking {n} tokens: move k, m or the overlap")
+
+
+class ChunkControls:
+    """Linked k, m and overlap sliders for n tokens: moving k sets m, choosing m sets k, overlap stays < k.
+
+    Taught in 01_chunking, § The live panel.
+    """
+
+    def __init__(self, n: int, k: int, overlap: int = 0, k_min: int = 2, k_max: int | None = None):
+        self.n = n
+        plan = ChunkPlan(n, k, overlap)  # validates n, k, overlap
+        k_max = n if k_max is None else k_max
+        if not 1 <= k_min <= k <= k_max <= n:
+            raise ValueError(f"need 1 <= k_min <= k <= k_max <= n, got k_min={k_min}, k={k}, k_max={k_max}, n={n}")
+        style = {"description_width": "initial"}
+        self.k = widgets.IntSlider(value=k, min=k_min, max=k_max, description="k (length)", style=style,
+                                   continuous_update=False)
+        self.m = widgets.IntSlider(value=plan.m, min=ChunkPlan(n, k_max).m, max=ChunkPlan(n, k_min).m,
+                                   description="m (chunks)", style=style, continuous_update=False)
+        self.overlap = widgets.IntSlider(value=overlap, min=0, max=k - 1, description="overlap", style=style,
+                                         continuous_update=False)
+        self._syncing = False
+        self.k.observe(self._k_moved, names="value")
+        self.m.observe(self._m_moved, names="value")
+        self.overlap.observe(self._overlap_moved, names="value")
+
+    @property
+    def plan(self) -> ChunkPlan:
+        """The plan the sliders currently describe."""
+        return ChunkPlan(self.n, self.k.value, min(self.overlap.value, self.k.value - 1))
+
+    def as_dict(self) -> dict[str, widgets.IntSlider]:
+        return {"k": self.k, "m": self.m, "overlap": self.overlap}
+
+    def _sync(self, k: int, overlap: int) -> None:
+        self._syncing = True
+        try:
+            self.overlap.max = max(k - 1, 0)
+            self.overlap.value = min(overlap, k - 1)
+            self.k.value = k
+            self.m.value = ChunkPlan(self.n, k, self.overlap.value).m
+        finally:
+            self._syncing = False
+
+    def _k_moved(self, change: dict) -> None:
+        if not self._syncing:
+            self._sync(change["new"], self.overlap.value)
+
+    def _overlap_moved(self, change: dict) -> None:
+        if not self._syncing:
+            self._sync(self.k.value, change["new"])
+
+    def _m_moved(self, change: dict) -> None:
+        if self._syncing:
+            return
+        overlap = self.overlap.value
+        try:
+            k = ChunkPlan.from_m(self.n, change["new"], overlap).k
+        except ValueError:
+            # That m is not reachable with this overlap; take the k whose m is closest.
+            k = min(range(self.k.min, self.k.max + 1),
+                    key=lambda kk: abs(ChunkPlan(self.n, kk, min(overlap, kk - 1)).m - change["new"]))
+        self._sync(min(max(k, self.k.min), self.k.max), overlap)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from ..compression import model_size_bytes, prune, quantize_int8
-from ..kv_cache import kv_cache_bytes, llama3_8b_config
-from . import N_, Exercise, Mistake, NumberAnswer
+from ..core.answers import Mistake, NumberAnswer
+from ..core.exercise_kit import N_, Exercise
+from .kv_cache import kv_cache_bytes, llama3_8b_config
+from .variants import prune, quantize_int8
+from .yardstick import model_size_bytes
 
 __all__ = ["EXERCISES", "gqa_saving", "int8_size_ratio", "kv_bytes_per_token", "masked_sparsity_size",
            "kv_equals_weights"]
@@ -88,7 +90,7 @@ def _minilm_sizes() -> dict:
     """MiniLM's parameter count, Linear weight count and measured fp32 / int8 sizes (loads the model once)."""
     import torch
 
-    from ..models import load_minilm
+    from ..core.models import load_minilm
 
     model, _ = load_minilm()
     params = sum(p.numel() for p in model.parameters())
@@ -147,7 +149,7 @@ int8_size_ratio = Exercise(
 
 @lru_cache(maxsize=1)
 def _masked_ratio() -> float:
-    from ..models import tiny_lm
+    from ..core.models import tiny_lm
 
     model = tiny_lm()
     return model_size_bytes(prune(model, 0.5)) / model_size_bytes(model)
@@ -183,7 +185,7 @@ masked_sparsity_size = Exercise(
 @lru_cache(maxsize=1)
 def _smollm2_shape() -> dict:
     """SmolLM2's fp16 weight bytes and the numbers of its KV cache (loads the model once)."""
-    from ..models import load_smollm2
+    from ..core.models import load_smollm2
 
     model, _ = load_smollm2()
     config = model.config

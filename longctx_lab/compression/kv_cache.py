@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .segment_loss import _cache_kwargs, _new_cache
+from ..core.checks import as_int
+from ..core.hf import cache_kwargs, new_cache
 
 __all__ = ["KVQuantResult", "fake_quantize", "kv_cache_bytes", "kv_head_dim", "kv_quant_curve", "kv_quant_nll",
            "kv_quantized_bytes", "llama3_8b_config"]
@@ -74,14 +75,9 @@ def _check_bits(bits) -> None:
         raise ValueError(f"bits must be one of {SUPPORTED_BITS}, got {bits!r}")
 
 
-def _check_at_least(name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-
-
 def _check_window_group(window, group) -> None:
-    _check_at_least("window", window, 0)
-    _check_at_least("group", group, 1)
+    as_int("window", window, 0)
+    as_int("group", group, 1)
 
 
 def fake_quantize(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
@@ -172,18 +168,18 @@ def kv_quant_curve(model, input_ids: torch.Tensor, bits_options=(None, 8, 4, 2),
     n = ids.shape[1]
     prefix = n // 2 if prefix is None else prefix
     _check_window_group(window, group)
-    _check_at_least("chunk", chunk, 1)
-    _check_at_least("prefix", prefix, 1)
+    as_int("chunk", chunk, 1)
+    as_int("prefix", prefix, 1)
     if not prefix < n:
         raise ValueError(f"prefix must leave at least 1 token to decode: prefix={prefix}, n={n}")
-    prefix_cache = _new_cache(model)
-    out = model(input_ids=ids[:, :prefix], logits_to_keep=1, **_cache_kwargs(model, prefix_cache))
+    prefix_cache = new_cache(model)
+    out = model(input_ids=ids[:, :prefix], logits_to_keep=1, **cache_kwargs(model, prefix_cache))
     first_logits = out.logits[0, -1:].float()  # (1, V): predicts token `prefix`
     fp16_bytes = kv_cache_bytes(model.config, n, 2)
     results = []
     for bits in bits_options:
         cache, previous = copy.deepcopy(prefix_cache), first_logits
-        cache_kwargs = _cache_kwargs(model, cache)
+        cache_args = cache_kwargs(model, cache)
         n_quantized, total_nll = 0, 0.0
         for start in range(prefix, n, chunk):
             if bits is not None:
@@ -197,7 +193,7 @@ def kv_quant_curve(model, input_ids: torch.Tensor, bits_options=(None, 8, 4, 2),
                         layer.values[:, :, sl] = fake_quantize(layer.values[:, :, sl], bits, dim=-1)  # per token
                 n_quantized = limit
             piece = ids[:, start:start + chunk]
-            logits = model(input_ids=piece, **cache_kwargs).logits[0].float()  # (c, V)
+            logits = model(input_ids=piece, **cache_args).logits[0].float()  # (c, V)
             predictions = torch.cat([previous, logits[:-1]])  # position t predicts token t + 1
             total_nll += torch.nn.functional.cross_entropy(predictions, piece[0], reduction="sum").item()
             previous = logits[-1:]

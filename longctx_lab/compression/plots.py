@@ -5,7 +5,7 @@ from typing import Sequence
 
 from matplotlib.figure import Figure
 
-from ..kv_cache import kv_cache_bytes
+from .kv_cache import kv_cache_bytes
 
 __all__ = ["kv_growth_chart", "kv_quant_chart", "tradeoff_chart"]
 
@@ -15,7 +15,7 @@ MB = 1e6
 def tradeoff_chart(reports: Sequence, quality: str = "fidelity_mean") -> Figure:
     """Every variant twice: quality vs size (left) and quality vs latency (right); the fp32 row is the first.
 
-    Taught in 05_compression, § The trade-off chart.
+    Taught in 05_compression, § Measuring: the trade-off chart.
     """
     if not reports:
         raise ValueError("reports must hold at least one VariantReport")

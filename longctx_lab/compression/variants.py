@@ -1,8 +1,9 @@
 """Chapter 5: make a model smaller or faster and measure what it costs — pruning, int8, distillation.
 
 Every compressor works on a deep copy and returns it, so the fp32 model stays the reference. How the
-variants are measured (retrieval top-1, fidelity to fp32, bytes, latency) lives in `yardstick.py` and
-the KV-cache half of the chapter in `kv_cache.py`; both are re-exported here.
+variants are measured (retrieval top-1, fidelity to fp32, bytes, latency) lives in `yardstick.py`,
+the scored grid of variants behind the live panel in `grid.py`, and the KV-cache half of the chapter
+in `kv_cache.py`.
 """
 from __future__ import annotations
 
@@ -15,15 +16,13 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 from tqdm.auto import tqdm
 
-from .kv_cache import *  # noqa: F401,F403
-from .kv_cache import __all__ as _kv_all
-from .yardstick import *  # noqa: F401,F403
-from .yardstick import __all__ as _yardstick_all
-from .yardstick import _check_model, _mean_pool, sentence_embeddings
+from ..core.checks import check_module
+from ..core.hf import mean_pool
+from .yardstick import sentence_embeddings
 
 __all__ = [
     "cast_weights", "distill", "head_importance", "linear_sparsity", "prune", "prune_heads", "quantize_int8",
-] + list(_yardstick_all) + list(_kv_all)
+]
 
 
 def _bert_layers(model) -> list:
@@ -46,7 +45,7 @@ def prune(model, amount: float, structured: bool = False, scope: str = "global")
     scope="global" ranks all linear weights together; "layer" prunes `amount` of each layer.
     Taught in 05_compression, § Pruning.
     """
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 1:
         raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
     if scope not in ("global", "layer"):
@@ -71,7 +70,7 @@ def linear_sparsity(model) -> float:
 
     Taught in 05_compression, § Pruning.
     """
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     weights = [m.weight for m, _ in _prunable_linears(model)]
     if not weights:
         raise ValueError("model has no nn.Linear layers")
@@ -115,7 +114,7 @@ def prune_heads(model, fraction: float, scores: torch.Tensor | None = None):
     """
     from transformers.pytorch_utils import prune_linear_layer
 
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
         raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
     layers = _bert_layers(model)
@@ -160,7 +159,7 @@ def quantize_int8(model, per_channel: bool = True):
     """
     from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
 
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     if not isinstance(per_channel, bool):
         raise TypeError(f"per_channel must be a bool, got {per_channel!r}")
     qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
@@ -175,7 +174,7 @@ def cast_weights(model, dtype: torch.dtype):
 
     Taught in 05_compression, § Quantization.
     """
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     if dtype not in (torch.float16, torch.bfloat16, torch.float32):
         raise ValueError(f"dtype must be torch.float16, torch.bfloat16 or torch.float32, got {dtype!r}")
     return copy.deepcopy(model).to(dtype)
@@ -189,7 +188,7 @@ def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int 
     `texts` (for unit vectors the MSE is 2(1 − cos), the same objective).
     Taught in 05_compression, § Distillation.
     """
-    _check_model(teacher, "teacher")
+    check_module(teacher, "teacher", example="load_minilm()")
     layers = _bert_layers(teacher)
     if not isinstance(n_layers, int) or not 1 <= n_layers < len(layers):
         raise ValueError(f"n_layers must be an int in [1, {len(layers) - 1}], got {n_layers!r}")
@@ -213,7 +212,7 @@ def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int 
         batch = torch.randint(len(texts), (batch_size,), generator=generator)
         enc = tokenizer([texts[i] for i in batch], padding=True, truncation=True, max_length=max_length,
                         return_tensors="pt")
-        pooled = _mean_pool(student(**enc).last_hidden_state, enc["attention_mask"])
+        pooled = mean_pool(student(**enc).last_hidden_state, enc["attention_mask"])
         loss = (1 - (pooled * targets[batch]).sum(-1)).mean()
         optimizer.zero_grad()
         loss.backward()

@@ -1,69 +1,18 @@
 """Chapter 5 live panel: pick a sparsity and a bit width, see size, accuracy and fidelity at once.
 
-Every (sparsity, bits) variant of MiniLM is scored once on the yardstick — the whole grid up front, with
-a progress bar — and kept in a ResultCache, so moving a slider only redraws.
+Every (sparsity, bits) variant of MiniLM is scored once on the yardstick (`grid.compression_grid`, the
+whole grid up front, with a progress bar), so moving a slider only redraws.
 """
 from __future__ import annotations
 
-from typing import Sequence
-
 import ipywidgets as widgets
-import torch
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
 
-from ..compression import VariantReport, cast_weights, evaluate_variant, prune, quantize_int8
-from . import LivePanel, PanelView, ResultCache
+from ..core.panels import LivePanel, PanelView
+from .grid import BIT_LABELS
+from .yardstick import VariantReport
 
-__all__ = ["build_variant", "compression_grid", "compression_panel", "render_compression"]
-
-BIT_LABELS = {32: "fp32", 16: "bf16", 8: "int8"}
-
-
-def build_variant(model, sparsity: float, bits: int):
-    """MiniLM pruned to `sparsity` (global magnitude), then stored at `bits` (32 fp32, 16 bf16, 8 int8).
-
-    Taught in 05_compression, § The live panel.
-    """
-    _check_bits([bits])
-    return _store_at(prune(model, sparsity), bits)
-
-
-def _check_bits(bits: Sequence[int]) -> None:
-    unknown = [b for b in bits if b not in BIT_LABELS]
-    if unknown:
-        raise ValueError(f"bits must be one of {sorted(BIT_LABELS)}, got {unknown[0]!r}")
-
-
-def _store_at(model, bits: int):
-    """The (already pruned) model stored at `bits`: as is (32), a bf16 copy (16) or dynamic int8 (8)."""
-    if bits == 16:
-        return cast_weights(model, torch.bfloat16)
-    return quantize_int8(model) if bits == 8 else model
-
-
-def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tensor,
-                     sparsities: Sequence[float] = (0.0, 0.25, 0.5, 0.75), bits: Sequence[int] = (32, 16, 8),
-                     cache: ResultCache | None = None) -> dict[tuple[float, int], VariantReport]:
-    """Score every (sparsity, bits) variant on the yardstick once (progress bar), served from `cache` after.
-
-    Taught in 05_compression, § The live panel.
-    """
-    _check_bits(bits)  # before any scoring, not after minutes of it
-    cache = cache if cache is not None else ResultCache()
-    settings = [(s, b) for s in sparsities for b in bits]
-    grid, pruned = {}, {}
-
-    def compute(s: float, b: int) -> VariantReport:
-        if s not in pruned:  # one pruned copy per sparsity, shared by its bit widths
-            pruned[s] = prune(model, s)
-        return evaluate_variant(f"{BIT_LABELS[b]} {int(round(s * 100))}%", _store_at(pruned[s], b), tokenizer, items,
-                                reference)
-
-    for s, b in tqdm(settings, desc="scoring compressed variants"):
-        grid[(s, b)] = cache.get(("minilm", s, b), lambda: compute(s, b))
-    return grid
-
+__all__ = ["compression_panel", "render_compression"]
 
 def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int], VariantReport]) -> PanelView:
     """The view for one setting: a summary line and fidelity-vs-sparsity curves with the setting marked.

@@ -17,19 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from .data import data_dir
+from ..core.checks import check_module
+from ..core.data import data_dir
+from ..core.hf import mean_pool
 
 __all__ = [
     "EmbeddingScore", "VariantReport", "embedding_score", "evaluate_variant", "half_precision_note",
     "half_precision_units", "load_retrieval_eval", "measure_latency", "model_size_bytes", "sentence_embeddings",
 ]
-
-
-def _check_model(model, name: str = "model") -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module (e.g. from load_minilm()), got {type(model).__name__}")
 
 
 def load_retrieval_eval() -> list[dict]:
@@ -41,20 +37,13 @@ def load_retrieval_eval() -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """sentence-transformers' pooling: mean of hidden (B, T, d) over the real tokens, L2-normalised, fp32 (B, d)."""
-    mask = attention_mask.unsqueeze(-1).float()  # (B, T, 1)
-    pooled = (hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(pooled, dim=-1)
-
-
 @torch.inference_mode()
 def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64, batch_size: int = 64) -> torch.Tensor:
     """Unit-length sentence embeddings (N, d): mean of the last hidden states over the attention mask, fp32.
 
     Taught in 05_compression, § The quality yardstick.
     """
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
         raise TypeError("texts must be a list of str")
     # Batch texts of similar length together so little compute goes to padding; restore order at the end.
@@ -64,7 +53,7 @@ def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64
         idx = order[start:start + batch_size]
         enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
                         return_tensors="pt")
-        out[idx] = _mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
+        out[idx] = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
     return out
 
 
@@ -128,7 +117,7 @@ def model_size_bytes(model) -> int:
 
     Taught in 05_compression, § Quantization.
     """
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     total = sum(t.numel() * t.element_size() for t in model.parameters())
     total += sum(t.numel() * t.element_size() for t in model.buffers())
     for module in model.modules():
@@ -148,7 +137,7 @@ def measure_latency(model, batch: int = 32, seq_len: int = 128, repeat: int = 3,
 
     Taught in 05_compression, § Measuring.
     """
-    _check_model(model)
+    check_module(model, example="load_minilm()")
     ids = torch.randint(1000, vocab, (batch, seq_len), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
     model(input_ids=ids, attention_mask=mask)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from ..extension import rope_frequencies, rope_wavelengths, scaled_rope_frequencies
-from ..needle import load_extension_results
-from . import N_, Exercise, Mistake, NumberAnswer
+from ..core.answers import Mistake, NumberAnswer
+from ..core.exercise_kit import N_, Exercise
+from .needle import load_extension_results
+from .rope import rope_frequencies, rope_wavelengths, scaled_rope_frequencies
 
 __all__ = ["EXERCISES", "first_miss_length", "full_turn_pairs", "ntk_base", "yarn_logit_scale"]
 

@@ -1,8 +1,8 @@
 """Chapter 6 experiments: perplexity past the trained length, pass-key trials, and retrieval instead of context.
 
-Heavy runs (16k-token forwards, a grid of needle trials) are computed once by
-`compute_extension_results` (`python -m longctx_lab.needle --precompute`, fast on a GPU) and
-stored in data/needle_results.json; the notebook loads them and recomputes a small part live.
+Heavy runs (16k-token forwards, a grid of needle trials) are computed once by `compute_extension_results`
+(`python -m longctx_lab.context_extension.needle --precompute`, fast on a GPU) and stored in
+data/needle_results.json; the notebook loads them and recomputes a small part live.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .attention import _per_layer_attention, _require_eager
-from .chunking import ChunkPlan
-from .data import QUESTION, _check_int, answer_ids, data_dir, distractor_keys, load_text, make_haystack
-from .segment_loss import _as_ids, _cache_kwargs, _new_cache
-from .yardstick import _mean_pool
+from ..chunking.plan import ChunkPlan
+from ..core.checks import as_ids, as_int
+from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
+from ..core.hf import cache_kwargs, mean_pool, new_cache, per_layer_attention, require_eager
+from .rope import use_rope_scaling
 
 __all__ = [
     "NeedleTrial", "attention_to_needle", "compute_extension_results", "load_extension_results",
@@ -37,7 +37,7 @@ def repeated_document_ids(tokenizer, n_tokens: int) -> torch.Tensor:
     document-length earlier, so the loss there measures whether it still finds that text.
     Taught in 06_context_extension, § Perplexity past the trained length.
     """
-    n_tokens = _check_int(n_tokens, "n_tokens", 2)
+    n_tokens = as_int("n_tokens", n_tokens, 2)
     once = tokenizer.encode(load_text("long_document") + "\n\n", add_special_tokens=False)
     copies = math.ceil(n_tokens / len(once))
     return torch.tensor((once * copies)[:n_tokens])
@@ -50,9 +50,7 @@ def long_context_nll(model, input_ids, method: str = "none", factor: float = 1.0
     at a time so a 16k-token input never holds 16k × vocabulary floats. No fine-tuning.
     Taught in 06_context_extension, § Perplexity past the trained length.
     """
-    from .extension import use_rope_scaling  # here, not at the top: extension.py re-exports this module
-
-    ids = _as_ids(input_ids).to(model.device)
+    ids = as_ids(input_ids).to(model.device)
     losses = []
     with use_rope_scaling(model, method, factor), torch.no_grad():
         hidden = model.model(input_ids=ids[None]).last_hidden_state[0]  # (n, d_model)
@@ -74,7 +72,7 @@ def _score_answers(model, cache, first: torch.Tensor, answers: list[list[int]], 
         cache.batch_repeat_interleave(len(answers))
         # Right-padding is harmless: a causal model never lets a pad change the tokens before it.
         inputs = torch.tensor([a[:-1] + [a[0]] * (width - len(a)) for a in answers], device=model.device)
-        logp = model(input_ids=inputs, **_cache_kwargs(model, cache)).logits.float().log_softmax(-1).cpu()
+        logp = model(input_ids=inputs, **cache_kwargs(model, cache)).logits.float().log_softmax(-1).cpu()
         for row, answer in enumerate(answers):
             steps = torch.arange(len(answer) - 1)
             totals[row] += logp[row, steps, torch.tensor(answer[1:], dtype=torch.long)].sum()
@@ -109,22 +107,20 @@ def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n
     the same length; rank 1 = the true key scores best. One prefill serves both (KV cache, cropped).
     Taught in 06_context_extension, § Finding the needle.
     """
-    from .extension import use_rope_scaling  # here, not at the top: extension.py re-exports this module
-
     haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed, filler=filler)
-    max_new_tokens = _check_int(max_new_tokens, "max_new_tokens", 1)
+    max_new_tokens = as_int("max_new_tokens", max_new_tokens, 1)
     ids = torch.tensor([haystack.input_ids], device=model.device)
     with use_rope_scaling(model, method, factor), torch.no_grad():
-        cache = _new_cache(model)
-        cache_kwargs = _cache_kwargs(model, cache)  # once per trial: inspect.signature is not free
-        prefill = model(input_ids=ids, logits_to_keep=1, **cache_kwargs)
+        cache = new_cache(model)
+        cache_args = cache_kwargs(model, cache)  # once per trial: inspect.signature is not free
+        prefill = model(input_ids=ids, logits_to_keep=1, **cache_args)
         first = prefill.logits[0, -1].float().log_softmax(-1)  # (V,)
         generated, token = [], int(first.argmax())
         for _ in range(max_new_tokens):
             generated.append(token)
             if len(generated) == max_new_tokens:
                 break
-            step = model(input_ids=torch.tensor([[token]], device=model.device), **cache_kwargs)
+            step = model(input_ids=torch.tensor([[token]], device=model.device), **cache_args)
             token = int(step.logits[0, -1].argmax())
 
         keys = [haystack.key, *distractor_keys(haystack.key, n_distractors, seed=seed)]
@@ -146,12 +142,12 @@ def attention_to_needle(model, tokenizer, n_tokens: int, depth: float, seed: int
     The model must use eager attention (its weights are read by a hook on each layer).
     Taught in 06_context_extension, § Where the model looks.
     """
-    _require_eager(model)
+    require_eager(model)
     haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed)
     start, end = haystack.needle_span
     ids = torch.tensor([haystack.input_ids], device=model.device)
     # Each layer's (H, n, n) weights are reduced as the layer runs, so only one layer's map is ever held.
-    masses = _per_layer_attention(model, ids, lambda weights: weights[:, -1, start:end].sum(-1).float().cpu())
+    masses = per_layer_attention(model, ids, lambda weights: weights[:, -1, start:end].sum(-1).float().cpu())
     return torch.stack(masses)  # (L, H)
 
 
@@ -178,12 +174,12 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
         attention_mask = torch.arange(width, device=device) < lengths[:, None]  # (B, width)
         with torch.no_grad():
             hidden = encoder(input_ids=input_ids, attention_mask=attention_mask.long()).last_hidden_state  # (B, k+2, d)
-        return _mean_pool(hidden, attention_mask)
+        return mean_pool(hidden, attention_mask)
 
     question = embed([encoder_tokenizer.encode(query, add_special_tokens=False)])[0]
     ranks = {}
     for k in chunk_sizes:
-        k = _check_int(k, "chunk size", 1)
+        k = as_int("chunk size", k, 1)
         if k > limit:
             raise ValueError(f"chunk size {k} is out of range; valid: 1 ≤ k ≤ {limit} (the encoder's positions)")
         spans = ChunkPlan(len(ids), k).spans
@@ -211,7 +207,8 @@ def load_extension_results(path: str | Path | None = None) -> dict:
     """
     path = results_path() if path is None else Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; create it with `python -m longctx_lab.needle --precompute`")
+        raise FileNotFoundError(f"{path} is missing; create it with "
+                                "`python -m longctx_lab.context_extension.needle --precompute`")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -271,7 +268,7 @@ def compute_extension_results(model, tokenizer, eager_model=None, ppl_tokens: in
 def _main() -> None:
     import argparse
 
-    from .models import load_smollm2
+    from ..core.models import load_smollm2
 
     parser = argparse.ArgumentParser(description="Precompute chapter 6's heavy results (fast on a GPU).")
     parser.add_argument("--precompute", action="store_true", help="run everything and write the JSON")

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..extension import ScaledRope
+from .rope import ScaledRope
 
 __all__ = ["attention_mass_figure", "frequency_figure", "needle_grid", "needle_heatmap", "perplexity_curves",
            "retrieval_figure", "score_by_distance_figure"]
@@ -42,7 +42,7 @@ def frequency_figure(ropes: Sequence[ScaledRope], trained_positions: int = 8192)
 def score_by_distance_figure(distances, scores: dict[str, np.ndarray]) -> Figure:
     """The rotated q·k score against the distance Δ between query and key, one line per setting.
 
-    Taught in 06_context_extension, § RoPE from scratch.
+    Taught in 06_context_extension, § The idea.
     """
     fig = Figure(figsize=(8, 2.8), layout="constrained")
     ax = fig.add_subplot()

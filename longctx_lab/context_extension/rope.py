@@ -4,7 +4,7 @@ RoPE turns position m into a rotation of each dimension pair (i, i + d/2) by the
 θᵢ = base^(−2i/d). Scaling methods change the θᵢ (linear, NTK, dynamic NTK, YaRN, llama3) and
 YaRN also scales the attention logits. Every formula here is checked against transformers'
 `ROPE_INIT_FUNCTIONS` and SmolLM2's own rotary embedding. The needle and perplexity experiments
-live in `needle.py` and are exported from here too.
+live in `needle.py`, beside this file.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from typing import Iterator
 
 import torch
 
-from .attention import _require_eager
-from .segment_loss import _as_ids
+from ..core.checks import as_ids
+from ..core.hf import require_eager
 
 __all__ = [
     "ROPE_METHODS", "ScaledRope", "apply_rope", "rope_check", "rope_frequencies", "rope_parameters_for",
@@ -53,7 +53,7 @@ def _check_positive(name: str, value, low: float = 0.0, inclusive: bool = False)
 def rope_frequencies(head_dim: int, base: float = 100000.0) -> torch.Tensor:
     """Inverse frequencies θᵢ = base^(−2i/d), i = 0 … d/2 − 1: shape (d/2,), fastest first.
 
-    Taught in 06_context_extension, § RoPE from scratch.
+    Taught in 06_context_extension, § The idea.
     """
     head_dim = _check_head_dim(head_dim)
     base = _check_positive("base", base, 1.0)
@@ -64,7 +64,7 @@ def rope_frequencies(head_dim: int, base: float = 100000.0) -> torch.Tensor:
 def rope_wavelengths(inv_freq: torch.Tensor) -> torch.Tensor:
     """Tokens per full turn of each dimension pair: 2π / θᵢ.
 
-    Taught in 06_context_extension, § RoPE from scratch.
+    Taught in 06_context_extension, § The idea.
     """
     inv_freq = torch.as_tensor(inv_freq, dtype=torch.float32)
     if inv_freq.ndim != 1 or not bool((inv_freq > 0).all()):
@@ -83,7 +83,7 @@ def apply_rope(x: torch.Tensor, positions, inv_freq: torch.Tensor, attention_fac
 
     `attention_factor` multiplies cos and sin, as transformers does for YaRN (the logits then
     scale by its square). Angles are computed in fp32 like transformers does, or in fp64 for fp64 x.
-    Taught in 06_context_extension, § RoPE from scratch.
+    Taught in 06_context_extension, § The idea.
     """
     if not isinstance(x, torch.Tensor) or x.ndim < 2:
         raise TypeError(f"x must be a tensor of shape (..., T, d), got {type(x).__name__}")
@@ -107,7 +107,7 @@ def rope_score_by_distance(q: torch.Tensor, k: torch.Tensor, inv_freq: torch.Ten
     """The score q·k after rotation, with the query `Δ` tokens after the key, for each Δ in `distances`.
 
     Only Δ matters (RoPE is relative), so the key sits at 0 and the query at Δ.
-    Taught in 06_context_extension, § RoPE from scratch.
+    Taught in 06_context_extension, § The idea.
     """
     distances = torch.as_tensor(distances)
     if q.ndim != 1 or q.shape != k.shape:
@@ -278,11 +278,11 @@ def rope_check(model, input_ids, layer: int = 0) -> dict[str, float]:
     Hooks layer `layer`'s q/k projections (before rotation) and its attention weights (model
     loaded with attn_implementation="eager"); rotates q/k with `apply_rope` and recomputes the
     softmax. Also compares cos/sin with `model.model.rotary_emb`.
-    Taught in 06_context_extension, § RoPE from scratch.
+    Taught in 06_context_extension, § Checked against SmolLM2's own rotary embedding.
     """
     attn = _attention_layer(model, layer)
-    _require_eager(model)
-    ids = _as_ids(input_ids)[None].to(model.device)  # (1, n)
+    require_eager(model)
+    ids = as_ids(input_ids)[None].to(model.device)  # (1, n)
     captured: dict[str, torch.Tensor] = {}
     hooks = [
         attn.q_proj.register_forward_hook(lambda m, i, o: captured.__setitem__("q", o.detach())),
@@ -313,9 +313,3 @@ def rope_check(model, input_ids, layer: int = 0) -> dict[str, float]:
         "cos_sin": max(float((cos[0] - angles.cos()).abs().max()), float((sin[0] - angles.sin()).abs().max())),
         "attention_weights": float((weights - captured["weights"]).abs().max()),
     }
-
-
-from .needle import *  # noqa: E402,F401,F403  (the chapter's experiments, exported with the mechanism)
-from .needle import __all__ as _needle_all  # noqa: E402
-
-__all__ += _needle_all

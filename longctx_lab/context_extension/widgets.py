@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..extension import ROPE_METHODS, scaled_rope_frequencies
-from ..needle import load_extension_results
-from ..plots.extension import NEEDLE_MEASURES, frequency_figure, needle_grid, needle_heatmap
-from . import LivePanel, PanelView
+from ..core.panels import LivePanel, PanelView
+from .needle import load_extension_results
+from .plots import NEEDLE_MEASURES, frequency_figure, needle_grid, needle_heatmap
+from .rope import ROPE_METHODS, scaled_rope_frequencies
 
 __all__ = ["needle_heatmap_panel", "render_needle_heatmap", "render_rope_scaling", "rope_scaling_panel"]
 

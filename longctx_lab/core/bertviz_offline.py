@@ -177,7 +177,7 @@ def _frame_html(markup: str, script_urls: list[str], title: str) -> str:
 
 
 def _fallback(reason: str, attention: Any, tokens: Any, layer: int, title: str) -> OfflineView:
-    from .plots import attention_heatmap_grid
+    from .drawing import attention_heatmap_grid
 
     maps = attention[layer]  # (1, H, T, T) as bertviz takes it, or (H, T, T)
     maps = maps[0] if getattr(maps, "ndim", 0) == 4 else maps

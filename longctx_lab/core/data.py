@@ -6,13 +6,13 @@ answer is that key. It is built from token ids, so its length is exact for which
 """
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from .checks import as_float, as_int
 
 __all__ = [
     "Haystack", "answer_ids", "data_dir", "distractor_keys", "list_texts", "load_text", "make_haystack",
@@ -36,7 +36,7 @@ def data_dir() -> Path:
     Taught in 00_start_here, § The kit's texts.
     """
     env = os.environ.get("LONGCTX_LAB_DATA")
-    path = Path(env) if env else Path(__file__).resolve().parent.parent / "data"
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "data"  # repository/longctx_lab/core/data.py
     if not path.is_dir():
         if env:
             raise FileNotFoundError(
@@ -150,15 +150,6 @@ def _encode(tokenizer, text: str) -> list[int]:
         return list(tokenizer.encode(text))
 
 
-def _check_int(value, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
-        upper = f" ≤ {high}" if high is not None else ""
-        raise ValueError(f"{name}={value} is out of range; valid: {low} ≤ {name}{upper}")
-    return int(value)
-
-
 def _check_key(key) -> str:
     if not isinstance(key, str):
         raise TypeError(f"key must be a str of digits such as '48213', got {type(key).__name__} {key!r}")
@@ -223,17 +214,12 @@ def make_haystack(
     from depth by at most half the longest filler sentence (in tokens) / filler length. `filler`:
     None or "simple" (built-in sentences), "document" (the long document) or another bundled text's
     name, or any text of several words; its sentences repeat as needed. `seed` only picks the key.
-    Taught in 06_context_extension, § Needle in a haystack.
+    Taught in 06_context_extension, § Finding the needle.
     """
     _check_tokenizer(tokenizer)
-    n_tokens = _check_int(n_tokens, "n_tokens", 1, MAX_HAYSTACK_TOKENS)
-    if isinstance(depth, bool) or not isinstance(depth, numbers.Real):
-        raise TypeError(f"depth must be a number in [0, 1], got {type(depth).__name__} {depth!r}")
-    if not (math.isfinite(depth) and 0.0 <= depth <= 1.0):
-        raise ValueError(
-            f"depth={depth!r} is out of range; valid: 0 ≤ depth ≤ 1 (0 = start, 1 = just before the question)"
-        )
-    seed = _check_int(seed, "seed", -(1 << 63))
+    n_tokens = as_int("n_tokens", n_tokens, 1, MAX_HAYSTACK_TOKENS)
+    depth = as_float("depth", depth, 0, 1, note="0 = start, 1 = just before the question")
+    seed = as_int("seed", seed, -(1 << 63))
     key = f"{random.Random(seed).randint(10000, 99999)}" if key is None else _check_key(key)
     sentences = _filler_sentences(filler)
     needle = _encode(tokenizer, " " + NEEDLE_TEMPLATE.format(key=key))
@@ -263,7 +249,7 @@ def make_haystack(
 def answer_ids(tokenizer, key: str) -> list[int]:
     """Token ids of " " + key: the continuation a model should produce after the haystack's question.
 
-    Taught in 06_context_extension, § Needle in a haystack.
+    Taught in 06_context_extension, § Finding the needle.
     """
     _check_tokenizer(tokenizer)
     return _encode(tokenizer, " " + _check_key(key))
@@ -273,13 +259,13 @@ def distractor_keys(key: str, count: int, seed: int = 0) -> list[str]:
     """`count` distinct keys with as many digits as `key`, none equal to it (no leading 0 unless 1 digit).
 
     Score each after the question (teacher forcing) to see whether the model prefers the true key.
-    Taught in 06_context_extension, § Needle in a haystack.
+    Taught in 06_context_extension, § Finding the needle.
     """
     key = _check_key(key)
     low, high = (0, 9) if len(key) == 1 else (10 ** (len(key) - 1), 10 ** len(key) - 1)
     available = high - low + 1 - (low <= int(key) <= high)  # a key with a leading 0 is never drawn
-    count = _check_int(count, "count", 0, available)  # the upper bound: every other key of that length
-    seed = _check_int(seed, "seed", -(1 << 63))
+    count = as_int("count", count, 0, available)  # the upper bound: every other key of that length
+    seed = as_int("seed", seed, -(1 << 63))
     # Sample one extra so dropping the true key still leaves `count`; range() keeps this lazy.
     drawn = random.Random(seed).sample(range(low, high + 1), min(count + 1, high - low + 1))
     return [str(k) for k in drawn if str(k) != key][:count]

@@ -1,7 +1,7 @@
 """Shared figure helpers: a token strip coloured by segment and a static attention heatmap grid.
 
 Figures are plain matplotlib objects, returned (never shown here), so notebooks display them,
-widgets redraw them and tests inspect them. Chapter-specific figures live beside this file.
+widgets redraw them and tests inspect them. Chapter-specific figures live in each chapter's plots.py.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .chunking import _as_int
+from .checks import as_int
 
 __all__ = [
     "ModelInfo",
@@ -145,7 +145,7 @@ def load_minilm(device: str | torch.device | None = None, attn_implementation: s
     """Load all-MiniLM-L6-v2 (a BertModel) and its WordPiece tokenizer from the installed package.
 
     `attn_implementation="eager"` (the default) is what makes `output_attentions=True` work.
-    Taught in 00_start_here, § The kit's models.
+    Taught in 00_start_here, § Environment check.
     """
     from transformers import AutoModel, AutoTokenizer
 
@@ -225,7 +225,7 @@ def load_smollm2(
     """Load SmolLM2-135M-Instruct (a LlamaForCausalLM) and its tokenizer, converting the GGUF once.
 
     Pass `attn_implementation="eager"` to get attention maps; the default (SDPA) is faster.
-    Taught in 00_start_here, § The kit's models.
+    Taught in 00_start_here, § Environment check.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -256,13 +256,13 @@ def tiny_lm(
 ):
     """A small randomly initialised Llama causal LM (same code path as SmolLM2, ~0.2 M params).
 
-    Taught in 02_segment_loss, § Gradients segment by segment.
+    Taught in 02_segment_loss, § The training side.
     """
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    seed = _as_int("seed", seed, -(2**63))
+    seed = as_int("seed", seed, -(2**63))
     vocab_size, hidden_size, n_layers, n_heads, n_kv_heads, max_positions = (
-        _as_int(name, value, 1) for name, value in [
+        as_int(name, value, 1) for name, value in [
             ("vocab_size", vocab_size), ("hidden_size", hidden_size), ("n_layers", n_layers), ("n_heads", n_heads),
             ("n_kv_heads", n_kv_heads), ("max_positions", max_positions)])
     if hidden_size % n_heads or (hidden_size // n_heads) % 2:

@@ -16,9 +16,7 @@ import ipywidgets as widgets
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from ..chunking import ChunkPlan
-
-__all__ = ["ChunkControls", "LivePanel", "PanelView", "ResultCache", "figure_png"]
+__all__ = ["LivePanel", "PanelView", "ResultCache", "figure_png"]
 
 
 def figure_png(fig: Figure, dpi: int = 80) -> bytes:
@@ -99,69 +97,6 @@ class LivePanel:
 
     def _ipython_display_(self) -> None:
         display(self.widget)
-
-
-class ChunkControls:
-    """Linked k, m and overlap sliders for n tokens: moving k sets m, choosing m sets k, overlap stays < k.
-
-    Taught in 01_chunking, § The live panel.
-    """
-
-    def __init__(self, n: int, k: int, overlap: int = 0, k_min: int = 2, k_max: int | None = None):
-        self.n = n
-        plan = ChunkPlan(n, k, overlap)  # validates n, k, overlap
-        k_max = n if k_max is None else k_max
-        if not 1 <= k_min <= k <= k_max <= n:
-            raise ValueError(f"need 1 <= k_min <= k <= k_max <= n, got k_min={k_min}, k={k}, k_max={k_max}, n={n}")
-        style = {"description_width": "initial"}
-        self.k = widgets.IntSlider(value=k, min=k_min, max=k_max, description="k (length)", style=style,
-                                   continuous_update=False)
-        self.m = widgets.IntSlider(value=plan.m, min=ChunkPlan(n, k_max).m, max=ChunkPlan(n, k_min).m,
-                                   description="m (chunks)", style=style, continuous_update=False)
-        self.overlap = widgets.IntSlider(value=overlap, min=0, max=k - 1, description="overlap", style=style,
-                                         continuous_update=False)
-        self._syncing = False
-        self.k.observe(self._k_moved, names="value")
-        self.m.observe(self._m_moved, names="value")
-        self.overlap.observe(self._overlap_moved, names="value")
-
-    @property
-    def plan(self) -> ChunkPlan:
-        """The plan the sliders currently describe."""
-        return ChunkPlan(self.n, self.k.value, min(self.overlap.value, self.k.value - 1))
-
-    def as_dict(self) -> dict[str, widgets.IntSlider]:
-        return {"k": self.k, "m": self.m, "overlap": self.overlap}
-
-    def _sync(self, k: int, overlap: int) -> None:
-        self._syncing = True
-        try:
-            self.overlap.max = max(k - 1, 0)
-            self.overlap.value = min(overlap, k - 1)
-            self.k.value = k
-            self.m.value = ChunkPlan(self.n, k, self.overlap.value).m
-        finally:
-            self._syncing = False
-
-    def _k_moved(self, change: dict) -> None:
-        if not self._syncing:
-            self._sync(change["new"], self.overlap.value)
-
-    def _overlap_moved(self, change: dict) -> None:
-        if not self._syncing:
-            self._sync(self.k.value, change["new"])
-
-    def _m_moved(self, change: dict) -> None:
-        if self._syncing:
-            return
-        overlap = self.overlap.value
-        try:
-            k = ChunkPlan.from_m(self.n, change["new"], overlap).k
-        except ValueError:
-            # That m is not reachable with this overlap; take the k whose m is closest.
-            k = min(range(self.k.min, self.k.max + 1),
-                    key=lambda kk: abs(ChunkPlan(self.n, kk, min(overlap, kk - 1)).m - change["new"]))
-        self._sync(min(max(k, self.k.min), self.k.max), overlap)
 
 
 class ResultCache:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .distributed import max_over_ranks, rank_device
+from .workers import max_over_ranks, rank_device
 
 __all__ = ["COLLECTIVE_SIZES", "AlphaBetaFit", "collective_costs", "fit_alpha_beta"]
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 
-from ..ring_attention import causal_block_counts, ring_schedule
-from ..scaling import amdahl_speedup
-from . import N_, Exercise, Mistake, NumberAnswer
+from ..core.answers import Mistake, NumberAnswer
+from ..core.exercise_kit import N_, Exercise
+from .ring import causal_block_counts, ring_schedule
+from .scaling import amdahl_speedup
 
 __all__ = ["EXERCISES", "amdahl_limit", "causal_imbalance", "ring_transfers", "score_memory"]
 

@@ -6,8 +6,9 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..ring_attention import ring_schedule
-from ..scaling import StepPrediction, amdahl_speedup
+from .cost_model import StepPrediction
+from .ring import ring_schedule
+from .scaling import amdahl_speedup
 
 __all__ = ["collectives_plot", "cost_model_plot", "ring_schedule_plot", "speedup_plot"]
 
@@ -65,7 +66,7 @@ def collectives_plot(costs: dict[str, dict[int, float]], fits: dict[str, tuple[f
 def ring_schedule_plot(world_size: int, causal: bool = False) -> Figure:
     """Which K/V block each rank holds at each ring step; causal steps that are skipped are greyed.
 
-    Taught in 04_multi_gpu_scaling, § The causal load imbalance.
+    Taught in 04_multi_gpu_scaling, § Memory per rank and the causal load imbalance.
     """
     schedule = np.array(ring_schedule(world_size))  # (steps, ranks)
     computed = ~(schedule > np.arange(world_size)[None, :]) if causal else np.ones_like(schedule, dtype=bool)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from .distributed import rank_device, run_distributed
+from .workers import rank_device, run_distributed
 
 __all__ = [
     "RingStats",
@@ -43,7 +43,7 @@ def attend_block(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_start: int
 
     `q_start`, `k_start` are the blocks' global positions (for the causal mask). A query that sees no
     key in this block gets output 0 and log-sum-exp −inf, which the merge then ignores.
-    Taught in 04_multi_gpu_scaling, § Ring attention.
+    Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # (B, H, nq, nk)
     if causal:
@@ -61,7 +61,7 @@ def merge_partials(out_a: torch.Tensor, lse_a: torch.Tensor, out_b: torch.Tensor
 
     lse = m + log(e^(lse_a − m) + e^(lse_b − m)) with m = max(lse_a, lse_b), and each output is
     reweighted by e^(lse_part − lse): no exponent ever exceeds 0, so nothing overflows.
-    Taught in 04_multi_gpu_scaling, § Ring attention.
+    Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     top = torch.maximum(lse_a, lse_b)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
@@ -76,7 +76,7 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
     """Exact attention over (B, H, n, d) tensors, scores computed `block` x `block` at a time.
 
     Peak score memory is block² per head instead of n²; equals scaled_dot_product_attention.
-    Taught in 04_multi_gpu_scaling, § Blockwise attention.
+    Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     _check_qkv(q, k, v)
     if isinstance(block, bool) or not isinstance(block, int) or block < 1:
@@ -99,7 +99,7 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
 def ring_schedule(world_size: int) -> list[list[int]]:
     """schedule[step][rank] = which rank's key/value block `rank` holds at ring step `step`.
 
-    Taught in 04_multi_gpu_scaling, § Ring attention.
+    Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
@@ -109,7 +109,7 @@ def ring_schedule(world_size: int) -> list[list[int]]:
 def causal_block_counts(world_size: int) -> list[int]:
     """Score blocks each rank computes in causal ring attention (a block is skipped if fully masked).
 
-    Taught in 04_multi_gpu_scaling, § The causal load imbalance.
+    Taught in 04_multi_gpu_scaling, § Memory per rank and the causal load imbalance.
     """
     schedule = ring_schedule(world_size)
     return [sum(step[rank] <= rank for step in schedule) for rank in range(world_size)]
@@ -136,7 +136,7 @@ def ring_attention_shard(q_local: torch.Tensor, k_local: torch.Tensor, v_local: 
     At each of the P steps the rank attends to the K/V block it holds, merges, then sends that block
     to rank + 1 and receives the next from rank − 1 (isend/irecv). `block_sizes[r]` is rank r's
     token count, so uneven blocks (n not divisible by P) get correctly sized receive buffers.
-    Taught in 04_multi_gpu_scaling, § Ring attention.
+    Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     rank, world_size = dist.get_rank(), dist.get_world_size()
     starts = [sum(block_sizes[:r]) for r in range(world_size)]
@@ -180,7 +180,7 @@ def ring_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, world_size
     The n tokens are split into P contiguous blocks whose sizes differ by at most one (uneven
     blocks, no padding), rank r holding queries, keys and values of block r. Equals
     scaled_dot_product_attention; with `return_stats` also returns each rank's RingStats.
-    Taught in 04_multi_gpu_scaling, § Ring attention.
+    Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     _check_qkv(q, k, v)
     if isinstance(world_size, bool) or not isinstance(world_size, int) or not 1 <= world_size <= q.shape[2]:

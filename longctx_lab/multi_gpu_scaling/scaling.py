@@ -3,7 +3,7 @@
 The seed's §3.2.3 (assign segments to devices, compute in parallel, merge in order) done with
 torch.distributed: gloo processes stand in for GPUs on a laptop, nccl runs the same code on GPUs.
 The launcher, the collectives, ring attention and the cluster cost model live in their own files
-(distributed, collectives, ring_attention, cost_model) and are re-exported here.
+beside this one (workers, collectives, ring, cost_model).
 """
 from __future__ import annotations
 
@@ -17,18 +17,10 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .collectives import *  # noqa: F401,F403
-from .collectives import __all__ as _collectives_all
+from ..core.data import load_text
 from .collectives import COLLECTIVE_SIZES, collective_costs
-from .cost_model import *  # noqa: F401,F403
-from .cost_model import __all__ as _cost_all
-from .data import load_text
-from .distributed import *  # noqa: F401,F403
-from .distributed import __all__ as _distributed_all
-from .distributed import max_over_ranks, rank_device, run_distributed
-from .ring_attention import *  # noqa: F401,F403
-from .ring_attention import __all__ as _ring_all
-from .ring_attention import ring_attention_shard
+from .ring import ring_attention_shard
+from .workers import max_over_ranks, rank_device, run_distributed
 
 __all__ = [
     "ScalingPoint",
@@ -42,13 +34,13 @@ __all__ = [
     "scaling_probe",
     "segment_shares",
     "single_process_gradient",
-] + _distributed_all + _collectives_all + _cost_all + _ring_all
+]
 
 
 def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
     """Contiguous [start, end) ranges of the m segments for each of P ranks (sizes differ by at most 1).
 
-    Taught in 04_multi_gpu_scaling, § Assigning segments to workers.
+    Taught in 04_multi_gpu_scaling, § The seed's parallel_processing.
     """
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ValueError(f"m must be an int >= 1, got {m!r}")
@@ -139,7 +131,7 @@ def parallel_processing(model: torch.nn.Module, sequences, world_size: int = 1, 
 def amdahl_speedup(serial_fraction: float, world_size: float) -> float:
     """Amdahl's law: speedup 1 / (s + (1 − s)/P) when a fraction s of the work cannot be parallelised.
 
-    Taught in 04_multi_gpu_scaling, § Amdahl's law.
+    Taught in 04_multi_gpu_scaling, § Measured scaling.
     """
     if not 0.0 <= serial_fraction <= 1.0:
         raise ValueError(f"serial_fraction must be in [0, 1], got {serial_fraction!r}")
@@ -151,7 +143,8 @@ def amdahl_speedup(serial_fraction: float, world_size: float) -> float:
 def fit_amdahl(world_sizes, speedups) -> float:
     """The serial fraction s in [0, 1] whose Amdahl curve best fits the measured speedups (least squares on 1/S).
 
-    1/S = s + (1 − s)/P is linear in s, so the fit is closed-form. Taught in 04_multi_gpu_scaling, § Amdahl's law.
+    1/S = s + (1 − s)/P is linear in s, so the fit is closed-form.
+    Taught in 04_multi_gpu_scaling, § Measured scaling.
     """
     p = np.asarray(world_sizes, dtype=float)
     s = np.asarray(speedups, dtype=float)

@@ -1,7 +1,7 @@
 """Chapter 4's measurements under torchrun, one process per GPU (nccl) or per CPU worker (gloo).
 
-    torchrun --nproc-per-node=2 -m longctx_lab.scaling_torchrun            # 2 GPUs, or 2 CPU processes
-    torchrun --nproc-per-node=4 -m longctx_lab.scaling_torchrun --ring-n 8192
+    torchrun --nproc-per-node=2 -m longctx_lab.multi_gpu_scaling.torchrun            # 2 GPUs, or 2 CPU processes
+    torchrun --nproc-per-node=4 -m longctx_lab.multi_gpu_scaling.torchrun --ring-n 8192
 
 torchrun sets RANK, WORLD_SIZE, LOCAL_RANK and the rendezvous address; the worker code is the same
 `scaling_probe` that `run_distributed` launches from the notebook. Rank 0 prints the results.
@@ -14,10 +14,10 @@ import os
 import torch
 import torch.distributed as dist
 
+from ..core.models import load_minilm
 from .collectives import fit_alpha_beta
-from .distributed import pick_backend
-from .models import load_minilm
 from .scaling import document_segments, scaling_probe
+from .workers import pick_backend
 
 
 def main(argv: list[str] | None = None) -> None:

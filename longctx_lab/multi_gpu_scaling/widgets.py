@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..plots.scaling import cost_model_plot
-from ..scaling import DEVICE_PRESETS, LINK_PRESETS, StepWorkload, predict_step
-from . import LivePanel, PanelView
+from ..core.panels import LivePanel, PanelView
+from .cost_model import DEVICE_PRESETS, LINK_PRESETS, StepWorkload, predict_step
+from .plots import cost_model_plot
 
 __all__ = ["MODEL_PRESETS", "cost_model_panel", "render_cost_model"]
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .chunking import ChunkPlan
-from .segment_loss import _as_ids, _check_length, _check_model, _windows_nll
+from ..chunking.plan import ChunkPlan
+from ..core.checks import as_ids, check_causal_lm, check_length
+from .loss import _windows_nll
 
 __all__ = ["SegmentGradients", "segment_gradients", "phrase_token_spans", "forward_cost"]
 
@@ -52,11 +53,11 @@ def segment_gradients(model, input_ids, k: int, accumulate: bool = True) -> Segm
     Both give the same gradient (L is a sum); accumulating keeps only one segment's activations alive.
     Taught in 02_segment_loss, § The training side.
     """
-    device, max_positions = _check_model(model)
-    ids = _as_ids(input_ids)
+    device, max_positions = check_causal_lm(model)
+    ids = as_ids(input_ids)
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:
         raise ValueError(f"k must be an int >= 2, got {k!r}")
-    _check_length("k", min(k, ids.numel()), max_positions, "one segment must fit the positions")
+    check_length("k", min(k, ids.numel()), max_positions, "one segment must fit the positions")
     spans = ChunkPlan(ids.numel(), k).spans
     groups = [[span] for span in spans] if accumulate else [spans]
     model.zero_grad(set_to_none=True)

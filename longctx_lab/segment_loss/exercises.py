@@ -9,9 +9,10 @@ import math
 
 import torch
 
-from ..chunking import ChunkPlan
-from ..segment_loss import SegmentLoss, sliding_windows
-from . import N_, Exercise, Mistake, NumberAnswer
+from ..chunking.plan import ChunkPlan
+from ..core.answers import Mistake, NumberAnswer
+from ..core.exercise_kit import N_, Exercise
+from .loss import SegmentLoss, sliding_windows
 
 __all__ = ["EXERCISES", "mean_of_means", "recurrent_position", "scored_tokens", "sliding_passes"]
 

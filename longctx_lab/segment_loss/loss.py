@@ -7,24 +7,25 @@ of k tokens sliding by `stride` (`sliding`).
 """
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .chunking import ChunkPlan
+from ..chunking.plan import ChunkPlan
+# Imported under the private names this module's code already uses.
+from ..core.checks import as_ids as _as_ids
+from ..core.checks import check_causal_lm as _check_model
+from ..core.checks import check_length as _check_length
+from ..core.hf import cache_kwargs as _cache_kwargs
+from ..core.hf import new_cache as _new_cache
 
 __all__ = [
     "MODES",
-    "SegmentGradients",
     "SegmentLoss",
-    "forward_cost",
     "loss_by_position",
     "mean_of_segment_means",
-    "phrase_token_spans",
-    "segment_gradients",
     "segment_loss",
     "sliding_windows",
     "token_nll",
@@ -77,38 +78,6 @@ class SegmentLoss:
         return len(self.spans)
 
 
-def _as_ids(input_ids) -> torch.Tensor:
-    """Validate token ids (1-D or (1, n), list or tensor) and return them as a 1-D LongTensor."""
-    if isinstance(input_ids, (list, tuple)):
-        if not all(isinstance(t, int) and not isinstance(t, bool) for t in input_ids):
-            raise TypeError("input_ids as a list must hold ints (token ids)")
-        input_ids = torch.tensor(input_ids, dtype=torch.long)
-    if not isinstance(input_ids, torch.Tensor):
-        raise TypeError(f"input_ids must be a 1-D tensor or list of token ids, got {type(input_ids).__name__}")
-    if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool or input_ids.is_complex():
-        raise TypeError(f"input_ids must hold integer token ids, got dtype {input_ids.dtype}")
-    if input_ids.dim() == 2:
-        if input_ids.shape[0] != 1:
-            raise ValueError(f"input_ids must be 1-D or (1, n); got batch of {input_ids.shape[0]} — score one sequence at a time")
-        input_ids = input_ids[0]
-    if input_ids.dim() != 1:
-        raise ValueError(f"input_ids must be 1-D or (1, n), got shape {tuple(input_ids.shape)}")
-    if input_ids.numel() < 2:
-        raise ValueError(f"input_ids must hold at least 2 tokens (one to condition on, one to score), got {input_ids.numel()}")
-    return input_ids.long()
-
-
-def _check_model(model) -> tuple[torch.device, int | None]:
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
-        raise TypeError(f"model must be a transformers causal LM (nn.Module with .config), got {type(model).__name__}")
-    return next(model.parameters()).device, getattr(model.config, "max_position_embeddings", None)
-
-
-def _check_length(name: str, length: int, max_positions: int | None, why: str) -> None:
-    if max_positions is not None and length > max_positions:
-        raise ValueError(f"{name}={length} exceeds the model's max_position_embeddings={max_positions} ({why})")
-
-
 def _nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """NLL (nats, float32) of each target under the logits at the same position: (B, T, V), (B, T) -> (B, T)."""
     flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="none")
@@ -118,7 +87,7 @@ def _nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def token_nll(model, input_ids) -> torch.Tensor:
     """NLL (nats) of tokens 1..n−1, each given all tokens before it, in one forward pass: shape (n − 1,).
 
-    Taught in 02_segment_loss, § What Lᵢ is.
+    Taught in 02_segment_loss, § The idea.
     """
     device, max_positions = _check_model(model)
     ids = _as_ids(input_ids)
@@ -167,26 +136,6 @@ def _windows_nll(model, ids: torch.Tensor, windows: list[tuple[int, int]], devic
     valid = mask.bool()
     valid[:, 0] = False  # a window's first token has no context inside it; padding is never scored
     return nll, valid
-
-
-def _cache_kwargs(model, cache) -> dict:
-    """Keyword arguments that hand `cache` to `model`'s forward: `{"cache" | "past_key_values": cache, "use_cache": True}`.
-
-    transformers renamed past_key_values to cache (5.2x); this passes whichever the forward takes.
-    Look it up once per run, not once per decoding step (inspect.signature is not free).
-    """
-    params = inspect.signature(model.forward).parameters
-    for name in ("cache", "past_key_values"):
-        if name in params:
-            return {name: cache, "use_cache": True}
-    raise TypeError(f"{type(model).__name__}.forward takes neither `cache` nor `past_key_values`; this needs a KV cache")
-
-
-def _new_cache(model):
-    """An empty DynamicCache laid out for `model`'s config."""
-    from transformers import DynamicCache
-
-    return DynamicCache(config=model.config)
 
 
 def _keep_last(cache, memory: int) -> None:
@@ -297,16 +246,10 @@ def loss_by_position(result: SegmentLoss, k: int | None = None) -> torch.Tensor:
 def mean_of_segment_means(result: SegmentLoss) -> float:
     """The tempting but wrong aggregate: the plain average of each segment's own mean NLL.
 
-    Taught in 02_segment_loss, § Token-weighted mean vs mean of means.
+    Taught in 02_segment_loss, § The four modes.
     """
     if not isinstance(result, SegmentLoss):
         raise TypeError(f"result must be a SegmentLoss, got {type(result).__name__}")
     counts = torch.tensor([int((~result.per_token[s:e].isnan()).sum()) for s, e in result.spans])
     kept = counts > 0
     return float((result.per_segment[kept] / counts[kept]).mean())
-
-
-# Re-exported so `from .segment_loss import *` keeps offering them; they live in segment_costs.py.
-from .segment_costs import (  # noqa: E402
-    SegmentGradients, segment_gradients, phrase_token_spans, forward_cost,
-)

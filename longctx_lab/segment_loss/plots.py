@@ -6,8 +6,8 @@ from typing import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..segment_loss import SegmentLoss, loss_by_position
-from . import distance_bin_labels, distance_bins
+from ..core.drawing import distance_bin_labels, distance_bins
+from .loss import SegmentLoss, loss_by_position
 
 __all__ = ["MODE_COLORS", "position_curve", "segment_bars", "segment_loss_figure"]
 

@@ -7,9 +7,9 @@ import ipywidgets as widgets
 import torch
 from tqdm.auto import tqdm
 
-from ..plots.segment_loss import segment_loss_figure
-from ..segment_loss import SegmentLoss, segment_loss
-from . import LivePanel, PanelView, ResultCache
+from ..core.panels import LivePanel, PanelView, ResultCache
+from .loss import SegmentLoss, segment_loss
+from .plots import segment_loss_figure
 
 __all__ = ["render_segment_loss", "segment_loss_panel"]
 

@@ -5,8 +5,9 @@ computed by the kit's own code.
 """
 from __future__ import annotations
 
-from ..chunking import ChunkPlan
-from . import N_, Exercise, Mistake, NumberAnswer, PairAnswer
+from ..chunking.plan import ChunkPlan
+from ..core.answers import Mistake, NumberAnswer, PairAnswer
+from ..core.exercise_kit import N_, Exercise
 
 __all__ = ["EXERCISES", "score_memory", "chunks_needed", "growth_ratios"]
 

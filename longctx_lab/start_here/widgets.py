@@ -4,9 +4,9 @@ from __future__ import annotations
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ..chunking import ChunkPlan
-from ..plots.chunking import BYTES_FP32
-from . import LivePanel, PanelView
+from ..chunking.plan import ChunkPlan
+from ..chunking.plots import BYTES_FP32
+from ..core.panels import LivePanel, PanelView
 
 __all__ = ["render_cost_view", "cost_panel"]
 

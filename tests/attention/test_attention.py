@@ -26,8 +26,8 @@ from longctx_lab import (
     window_additive_mask,
     window_perplexity,
 )
-from longctx_lab.exercises import ____
-from longctx_lab.exercises import attention as ex
+from longctx_lab.attention import exercises as ex
+from longctx_lab.core.exercise_kit import ____
 
 
 def _uniform_causal(t: int) -> torch.Tensor:

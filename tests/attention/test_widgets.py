@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from longctx_lab import ChunkPlan, chunk_block_mask, head_stats
-from longctx_lab.plots import figure_fingerprint
-from longctx_lab.plots.attention import (
+from longctx_lab.attention.plots import (
     block_mask_figure,
     distance_bins,
     head_pattern_figure,
@@ -15,13 +14,14 @@ from longctx_lab.plots.attention import (
     span_mask_figure,
     window_perplexity_figure,
 )
-from longctx_lab.widgets.attention import (
+from longctx_lab.attention.widgets import (
     bertviz_head_view,
     head_pattern_panel,
     render_head_pattern,
     render_span_mask,
     span_mask_panel,
 )
+from longctx_lab.core.drawing import figure_fingerprint
 
 
 @pytest.fixture(scope="module")

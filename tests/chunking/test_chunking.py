@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from longctx_lab import load_minilm, load_text
-from longctx_lab.chunking import (
-    ChunkPlan, TextChunk, batch_chunks, chunk_ids, chunk_sentences, chunk_text, seed_split_sequence,
-    sentence_token_spans, spans_kept_whole, split_sequence, stitch,
+from longctx_lab.chunking.plan import ChunkPlan, chunk_ids, seed_split_sequence, split_sequence, stitch
+from longctx_lab.chunking.text import (
+    TextChunk, batch_chunks, chunk_sentences, chunk_text, forward_seconds, sentence_token_spans, spans_kept_whole,
 )
-from longctx_lab.text_chunking import alternating_medians, forward_seconds
-from longctx_lab.exercises import ____
-from longctx_lab.exercises import chunking as ex
+from longctx_lab.core.timing import alternating_medians
+from longctx_lab.chunking import exercises as ex
+from longctx_lab.core.exercise_kit import ____
 
 PROPERTY = settings(max_examples=150, deadline=None)
 TEXT_PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -88,14 +88,15 @@ def test_from_m_gives_m_chunks_with_the_smallest_k(n, m, overlap):
 @pytest.mark.parametrize("kwargs, error, name", [
     (dict(n=10, k=0), ValueError, "k"), (dict(n=10, k=-3), ValueError, "k"), (dict(n=10, k=2.5), TypeError, "k"),
     (dict(n=10, k=True), TypeError, "k"), (dict(n=0, k=4), ValueError, "n"), (dict(n=10, k=4, overlap=-1), ValueError, "overlap"),
-    (dict(n=10, k=4, overlap=4), ValueError, r"overlap must be in \[0, k - 1\]"),
+    (dict(n=10, k=4, overlap=4), ValueError, r"overlap=4 is out of range; valid: 0 ≤ overlap ≤ 3 \(k - 1"),
 ])
 def test_plan_rejects_bad_arguments(kwargs, error, name):
     with pytest.raises(error, match=name):
         ChunkPlan(**kwargs)
 
 
-@pytest.mark.parametrize("n, m, error, name", [(10, 0, ValueError, "m"), (10, 11, ValueError, r"m must be in \[1, 10\]"),
+@pytest.mark.parametrize("n, m, error, name", [(10, 0, ValueError, "m"),
+                                               (10, 11, ValueError, r"m=11 is out of range; valid: 1 ≤ m ≤ 10"),
                                                (10, 2.0, TypeError, "m"), (0, 1, ValueError, "n")])
 def test_from_m_rejects_bad_arguments(n, m, error, name):
     with pytest.raises(error, match=name):
@@ -149,7 +150,7 @@ def test_split_tensor_chunks_are_views():
     ([], {}, ValueError, "seq is empty"), ("", {}, ValueError, "seq is empty"),
     ({1, 2}, {}, TypeError, "seq must be"), (42, {}, TypeError, "seq must be"), (torch.zeros(2, 3), {}, ValueError, "seq must be 1-D"),
     ([1, 2, 3], dict(max_len=0), ValueError, "max_len"), ([1, 2, 3], dict(max_len=1.5), TypeError, "max_len"),
-    ([1, 2, 3], dict(max_len=4, overlap=4), ValueError, r"overlap must be in \[0, max_len - 1\]"),
+    ([1, 2, 3], dict(max_len=4, overlap=4), ValueError, r"overlap=4 is out of range; valid: 0 ≤ overlap ≤ 3 \(max_len - 1"),
     ([1, 2, 3], dict(overlap=-2), ValueError, "overlap"),
 ])
 def test_split_rejects_bad_input(seq, kwargs, error, name):
@@ -258,8 +259,9 @@ def test_chunk_text_equals_the_tokenizer_on_any_text(tok, text, max_length, data
 @pytest.mark.parametrize("text, kwargs, error, name", [
     ("", dict(max_length=10), ValueError, "text is empty"), ("   \n", dict(max_length=10), ValueError, "text is empty"),
     (["a b"], dict(max_length=10), TypeError, "text must be a str"), ("\x00\x00", dict(max_length=10), ValueError, "no tokens"),
-    ("a b c", dict(max_length=2), ValueError, r"max_length must be >= 3"), ("a b c", dict(max_length=8.0), TypeError, "max_length"),
-    ("a b c", dict(max_length=10, stride=8), ValueError, r"stride must be in \[0, 7\]"),
+    ("a b c", dict(max_length=2), ValueError, r"max_length=2 is out of range; valid: max_length ≥ 3"),
+    ("a b c", dict(max_length=8.0), TypeError, "max_length"),
+    ("a b c", dict(max_length=10, stride=8), ValueError, r"stride=8 is out of range; valid: 0 ≤ stride ≤ 7"),
     ("a b c", dict(max_length=10, stride=-1), ValueError, "stride"),
 ])
 def test_chunk_text_rejects_bad_input(tok, text, kwargs, error, name):

@@ -5,10 +5,10 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 
-from longctx_lab.chunking import ChunkPlan
-from longctx_lab.plots import figure_fingerprint, segment_colors
-from longctx_lab.plots.chunking import attention_costs, chunk_strip, cost_curves
-from longctx_lab.widgets.chunking import chunk_panel, document_token_count, render_chunk_view
+from longctx_lab.chunking.plan import ChunkPlan
+from longctx_lab.chunking.plots import attention_costs, chunk_strip, cost_curves
+from longctx_lab.chunking.widgets import chunk_panel, document_token_count, render_chunk_view
+from longctx_lab.core.drawing import figure_fingerprint, segment_colors
 
 
 @pytest.fixture(scope="module")

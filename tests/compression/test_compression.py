@@ -6,18 +6,23 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from longctx_lab.compression import (
-    cast_weights, distill, embedding_score, evaluate_variant, fake_quantize, head_importance, kv_cache_bytes,
-    kv_quant_curve, kv_quant_nll, kv_quantized_bytes, linear_sparsity, llama3_8b_config, load_retrieval_eval,
-    measure_latency, model_size_bytes, prune, prune_heads, quantize_int8, sentence_embeddings,
+from longctx_lab.compression.grid import build_variant, compression_grid
+from longctx_lab.compression.kv_cache import (
+    fake_quantize, kv_cache_bytes, kv_quant_curve, kv_quant_nll, kv_quantized_bytes, llama3_8b_config,
 )
-from longctx_lab.exercises import ____
-from longctx_lab.exercises import compression as ex
-from longctx_lab.models import load_minilm, load_smollm2, tiny_lm
-from longctx_lab.plots import figure_fingerprint
-from longctx_lab.plots.compression import kv_growth_chart, kv_quant_chart, tradeoff_chart
-from longctx_lab.widgets import ResultCache
-from longctx_lab.widgets.compression import build_variant, compression_grid, compression_panel, render_compression
+from longctx_lab.compression.plots import kv_growth_chart, kv_quant_chart, tradeoff_chart
+from longctx_lab.compression.variants import (
+    cast_weights, distill, head_importance, linear_sparsity, prune, prune_heads, quantize_int8,
+)
+from longctx_lab.compression.widgets import compression_panel, render_compression
+from longctx_lab.compression.yardstick import (
+    embedding_score, evaluate_variant, load_retrieval_eval, measure_latency, model_size_bytes, sentence_embeddings,
+)
+from longctx_lab.compression import exercises as ex
+from longctx_lab.core.exercise_kit import ____
+from longctx_lab.core.drawing import figure_fingerprint
+from longctx_lab.core.models import load_minilm, load_smollm2, tiny_lm
+from longctx_lab.core.panels import ResultCache
 
 
 @pytest.fixture(scope="module")

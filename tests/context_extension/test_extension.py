@@ -10,19 +10,21 @@ from hypothesis import strategies as st
 from transformers import LlamaConfig, LlamaForCausalLM
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
 
-from longctx_lab.data import make_haystack
-from longctx_lab.exercises import ____
-from longctx_lab.exercises import extension as ex
-from longctx_lab.extension import (
-    ROPE_METHODS, apply_rope, attention_to_needle, load_extension_results, long_context_nll, needle_trial,
-    repeated_document_ids, retrieval_ranks, rope_check, rope_frequencies, rope_parameters_for,
-    rope_score_by_distance, rope_wavelengths, scaled_rope_frequencies, transformers_rope_frequencies,
-    use_rope_scaling,
+from longctx_lab.context_extension import exercises as ex
+from longctx_lab.context_extension.needle import (
+    attention_to_needle, load_extension_results, long_context_nll, needle_trial, repeated_document_ids,
+    retrieval_ranks,
 )
-from longctx_lab.models import load_minilm, load_smollm2, tiny_lm
-from longctx_lab.plots import figure_fingerprint
-from longctx_lab.plots.extension import needle_grid, perplexity_curves, retrieval_figure
-from longctx_lab.widgets.extension import needle_heatmap_panel, render_rope_scaling, rope_scaling_panel
+from longctx_lab.context_extension.plots import needle_grid, perplexity_curves, retrieval_figure
+from longctx_lab.context_extension.rope import (
+    ROPE_METHODS, apply_rope, rope_check, rope_frequencies, rope_parameters_for, rope_score_by_distance,
+    rope_wavelengths, scaled_rope_frequencies, transformers_rope_frequencies, use_rope_scaling,
+)
+from longctx_lab.context_extension.widgets import needle_heatmap_panel, render_rope_scaling, rope_scaling_panel
+from longctx_lab.core.data import load_text, make_haystack
+from longctx_lab.core.drawing import figure_fingerprint
+from longctx_lab.core.exercise_kit import ____
+from longctx_lab.core.models import load_minilm, load_smollm2, tiny_lm
 
 
 def llama_config(head_dim=64, base=100000.0, max_positions=8192):
@@ -210,7 +212,7 @@ def test_long_context_nll_rejects_a_batch_instead_of_flattening_it():
 def test_repeated_document_ids(smollm2):
     ids = repeated_document_ids(smollm2[1], 12000)
     assert ids.shape == (12000,)
-    period = len(smollm2[1].encode(__import__("longctx_lab").data.load_text("long_document") + "\n\n",
+    period = len(smollm2[1].encode(load_text("long_document") + "\n\n",
                                    add_special_tokens=False))
     assert torch.equal(ids[period:2 * period], ids[:period])
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from longctx_lab import bertviz_offline
-from longctx_lab.bertviz_offline import LibrariesMissing, OfflineView, find_libraries, head_view, model_view
+from longctx_lab.core import bertviz_offline
+from longctx_lab.core.bertviz_offline import LibrariesMissing, OfflineView, find_libraries, head_view, model_view
 
-from .servers import LOCAL
+from ..servers import LOCAL
 
 TOKENS = ["[CLS]", "the", "cat", "sat", "[SEP]"]
 

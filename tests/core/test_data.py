@@ -1,4 +1,4 @@
-"""Tests of longctx_lab.data: the bundled texts, split_sentences and the pass-key haystack."""
+"""Tests of longctx_lab.core.data: the bundled texts, split_sentences and the pass-key haystack."""
 from __future__ import annotations
 
 import re
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from longctx_lab import data as D
-from longctx_lab.data import (
+from longctx_lab.core import data as D
+from longctx_lab.core.data import (
     answer_ids,
     data_dir,
     distractor_keys,
@@ -31,7 +31,7 @@ RECURRING = [
 def smol():
     from transformers import AutoTokenizer
 
-    from longctx_lab.models import load_smollm2, smollm2_cache_path
+    from longctx_lab.core.models import load_smollm2, smollm2_cache_path
 
     path = smollm2_cache_path()
     if (path / "tokenizer.json").is_file():  # the converted cache: loads in well under a second
@@ -43,7 +43,7 @@ def smol():
 def minilm():
     from transformers import AutoTokenizer
 
-    from longctx_lab.models import available_models
+    from longctx_lab.core.models import available_models
 
     info = available_models()["minilm"]
     if not info.installed:

@@ -4,8 +4,7 @@ import json
 import pytest
 import torch
 
-import longctx_lab
-from longctx_lab import models
+from longctx_lab.core import models
 
 
 @pytest.fixture(scope="module")
@@ -130,35 +129,3 @@ def test_load_rejects_bad_arguments():
         models.load_smollm2(attn_implementation="flash")
     with pytest.raises(TypeError, match="dtype"):
         models.load_smollm2(dtype="float32")
-
-
-def test_seed_save_load_roundtrip(tmp_path):
-    source, target = models.tiny_lm(seed=1), models.tiny_lm(seed=2)
-    path = longctx_lab.save_model(source, tmp_path / "m.pt")
-    loaded = longctx_lab.load_model(target, path)
-    assert loaded is target and not loaded.training
-    for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items()):
-        torch.testing.assert_close(a, b, msg=name)
-
-
-def test_seed_save_load_errors(tmp_path):
-    model = models.tiny_lm()
-    with pytest.raises(TypeError, match="model"):
-        longctx_lab.save_model("not a model", tmp_path / "m.pt")
-    with pytest.raises(ValueError, match="directory"):
-        longctx_lab.save_model(model, tmp_path)
-    with pytest.raises(ValueError, match="does not exist"):
-        longctx_lab.load_model(model, tmp_path / "missing.pt")
-
-
-def test_seed_test_model_runs_each_sequence_in_order():
-    model = models.tiny_lm()
-    seqs = [[1, 2, 3], torch.tensor([4, 5])]
-    outs = longctx_lab.test_model(model, seqs)
-    assert [o.logits.shape[1] for o in outs] == [3, 2]
-    with torch.no_grad():
-        torch.testing.assert_close(outs[1].logits, model(torch.tensor([[4, 5]])).logits)
-    with pytest.raises(ValueError, match="sequences"):
-        longctx_lab.test_model(model, [])
-    with pytest.raises(ValueError, match=r"sequences\[1\]"):
-        longctx_lab.test_model(model, [[1], []])

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from longctx_lab.chunking import ChunkPlan
-from longctx_lab.plots import attention_heatmap_grid, figure_fingerprint, segment_colors, token_strip
-from longctx_lab.widgets import ChunkControls, LivePanel, PanelView, ResultCache
+from longctx_lab.chunking.plan import ChunkPlan
+from longctx_lab.chunking.widgets import ChunkControls
+from longctx_lab.core.drawing import attention_heatmap_grid, figure_fingerprint, segment_colors, token_strip
+from longctx_lab.core.panels import LivePanel, PanelView, ResultCache
 
 
 def test_segment_colors_are_distinct_for_neighbours():

@@ -1,5 +1,5 @@
 """Chapter 4 in one process: blockwise attention and the merge rule, shares, Amdahl, fits, the cost model,
-the exercises, figures and the live panel. Launches of real workers are in test_distributed.py."""
+the exercises, figures and the live panel. Launches of real workers are in test_workers.py."""
 import math
 import pickle
 
@@ -15,11 +15,11 @@ from longctx_lab import (
     causal_block_counts, fit_alpha_beta, fit_amdahl, merge_partials, parallel_processing, pick_backend,
     predict_step, ring_attention, ring_schedule, run_distributed, segment_shares, single_process_gradient, tiny_lm,
 )
-from longctx_lab.exercises import ____
-from longctx_lab.exercises import scaling as ex
-from longctx_lab.plots import figure_fingerprint
-from longctx_lab.plots.scaling import collectives_plot, ring_schedule_plot, speedup_plot
-from longctx_lab.widgets.scaling import cost_model_panel, render_cost_model
+from longctx_lab.multi_gpu_scaling import exercises as ex
+from longctx_lab.core.exercise_kit import ____
+from longctx_lab.core.drawing import figure_fingerprint
+from longctx_lab.multi_gpu_scaling.plots import collectives_plot, ring_schedule_plot, speedup_plot
+from longctx_lab.multi_gpu_scaling.widgets import cost_model_panel, render_cost_model
 
 
 def qkv(b, h, n, d, seed=0):

@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-import longctx_lab.distributed as distributed
+from longctx_lab.multi_gpu_scaling import workers as distributed
 from longctx_lab import (
     COLLECTIVE_SIZES, RemoteTraceback, collective_costs, ddp_gradient_worker, hello_worker, parallel_processing, pick_backend, ring_attention,
     ring_attention_shard, run_distributed, scaling_probe, single_process_gradient, tiny_lm,
@@ -178,7 +178,7 @@ def test_collective_costs_agree_across_ranks_and_grow_with_size():
 
 def test_torchrun_script_runs_two_gloo_ranks():
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2",
-               f"--master-port={distributed.free_port()}", "-m", "longctx_lab.scaling_torchrun",
+               f"--master-port={distributed.free_port()}", "-m", "longctx_lab.multi_gpu_scaling.torchrun",
                "--segments", "4", "--k", "16", "--ring-n", "64", "--repeat", "1"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]

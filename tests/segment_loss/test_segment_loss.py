@@ -7,11 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from longctx_lab import available_models, tiny_lm
-from longctx_lab.segment_loss import (
+from longctx_lab.segment_loss.costs import segment_gradients
+from longctx_lab.segment_loss.loss import (
     SegmentLoss,
     loss_by_position,
     mean_of_segment_means,
-    segment_gradients,
     segment_loss,
     sliding_windows,
     token_nll,
@@ -244,8 +244,8 @@ def test_a_model_that_is_not_a_model_is_a_type_error(ids):
 
 
 def test_exercises_accept_right_reject_wrong_and_know_the_placeholder():
-    from longctx_lab.exercises import ____
-    from longctx_lab.exercises import segment_loss as ex
+    from longctx_lab.core.exercise_kit import ____
+    from longctx_lab.segment_loss import exercises as ex
 
     right_and_wrong = [
         (ex.scored_tokens, 992, 999),
@@ -260,28 +260,11 @@ def test_exercises_accept_right_reject_wrong_and_know_the_placeholder():
         assert exercise.hint().startswith("Hint 1/") and exercise.solution()
 
 
-def test_cache_helpers_pick_the_forward_keyword_and_refuse_models_without_a_cache():
-    from longctx_lab.segment_loss import _cache_kwargs, _new_cache
-
-    model = tiny_lm(seed=0)
-    cache = _new_cache(model)
-    kwargs = _cache_kwargs(model, cache)
-    assert kwargs["use_cache"] is True and len(kwargs) == 2
-    assert any(kwargs.get(name) is cache for name in ("cache", "past_key_values"))
-
-    class NoCache(torch.nn.Module):
-        def forward(self, input_ids):
-            return input_ids
-
-    with pytest.raises(TypeError, match="past_key_values"):
-        _cache_kwargs(NoCache(), cache)
-
-
 def test_forward_cost_prints_nothing_to_native_stderr():
     """torch.profiler's C++ side writes 'USDT: profiler_start' to fd 2; a learner must not see it."""
     import subprocess
     import sys
-    code = ("import torch\nfrom longctx_lab.segment_costs import forward_cost\n"
+    code = ("import torch\nfrom longctx_lab.segment_loss.costs import forward_cost\n"
             "seconds, peak = forward_cost(lambda: torch.ones(64, 64) @ torch.ones(64, 64))\n"
             "assert peak > 0, peak\nprint('peak', peak)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

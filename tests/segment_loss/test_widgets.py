@@ -3,11 +3,11 @@ import pytest
 import torch
 
 from longctx_lab import tiny_lm
-from longctx_lab.plots import figure_fingerprint
-from longctx_lab.plots.segment_loss import position_curve, segment_bars, segment_loss_figure
-from longctx_lab.segment_loss import segment_loss
-from longctx_lab.widgets import ResultCache
-from longctx_lab.widgets.segment_loss import render_segment_loss, segment_loss_panel
+from longctx_lab.core.drawing import figure_fingerprint
+from longctx_lab.core.panels import ResultCache
+from longctx_lab.segment_loss.loss import segment_loss
+from longctx_lab.segment_loss.plots import position_curve, segment_bars, segment_loss_figure
+from longctx_lab.segment_loss.widgets import render_segment_loss, segment_loss_panel
 
 
 @pytest.fixture(scope="module")
