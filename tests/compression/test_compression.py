@@ -272,10 +272,13 @@ def test_kv_quantized_bytes_accounting():
         kv_quantized_bytes(config, 100, 3, 16, 16)
 
 
-@pytest.mark.parametrize("window, group, match", [(128, 0, "group"), (128, -64, "group"), (-1, 64, "window"),
-                                                  (128, True, "group"), (128.0, 64, "window")])
-def test_kv_quantized_bytes_rejects_bad_window_and_group(window, group, match):
-    with pytest.raises(ValueError, match=match):  # group=0 used to be a ZeroDivisionError
+@pytest.mark.parametrize("window, group, error, match", [
+    (128, 0, ValueError, "group=0 is out of range"), (128, -64, ValueError, "group"),
+    (-1, 64, ValueError, "window=-1 is out of range"), (128, True, TypeError, "group must be an int"),
+    (128.0, 64, TypeError, "window must be an int"),
+])
+def test_kv_quantized_bytes_rejects_bad_window_and_group(window, group, error, match):
+    with pytest.raises(error, match=match):  # group=0 used to be a ZeroDivisionError
         kv_quantized_bytes(llama3_8b_config(), 1000, 8, window, group)
 
 
