@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..core.checks import as_float, as_int
+
 __all__ = [
     "AdaptiveSpan",
     "SpanTask",
@@ -29,10 +31,8 @@ def adaptive_span_mask(span: int, z, R: float) -> torch.Tensor:
     `z` may be a number (result shape (span,)) or a tensor of per-head z (result shape z.shape + (span,)).
     Taught in 03_attention, § Adaptive attention span.
     """
-    if not isinstance(span, int) or isinstance(span, bool) or span < 1:
-        raise ValueError(f"span must be an int >= 1, got {span!r}")
-    if not isinstance(R, (int, float)) or isinstance(R, bool) or R <= 0:
-        raise ValueError(f"R must be a number > 0 (the ramp length), got {R!r}")
+    span = as_int("span", span, 1)
+    as_float("R", R, 0, low_open=True, note="the ramp length")
     z = torch.as_tensor(z, dtype=torch.float32)
     distance = torch.arange(span, dtype=torch.float32, device=z.device)
     return ((R + z[..., None] - distance) / R).clamp(0.0, 1.0)
@@ -46,12 +46,8 @@ class AdaptiveSpan(nn.Module):
 
     def __init__(self, n_heads: int, max_span: int, ramp: float = 8.0, init_fraction: float = 1.0):
         super().__init__()
-        if not isinstance(n_heads, int) or n_heads < 1:
-            raise ValueError(f"n_heads must be an int >= 1, got {n_heads!r}")
-        if not isinstance(max_span, int) or max_span < 1:
-            raise ValueError(f"max_span must be an int >= 1, got {max_span!r}")
-        if not 0 <= init_fraction <= 1:
-            raise ValueError(f"init_fraction must be in [0, 1], got {init_fraction}")
+        n_heads, max_span = as_int("n_heads", n_heads, 1), as_int("max_span", max_span, 1)
+        init_fraction = as_float("init_fraction", init_fraction, 0, 1)
         adaptive_span_mask(max_span, 0.0, ramp)  # validates ramp
         self.max_span, self.ramp = max_span, float(ramp)
         self.fraction = nn.Parameter(torch.full((n_heads,), float(init_fraction)))
@@ -101,10 +97,8 @@ def make_span_task(batch: int, length: int, n_keys: int = 8, n_fillers: int = 16
 
     Taught in 03_attention, § Training a span per head.
     """
-    if not isinstance(length, int) or length < 8:
-        raise ValueError(f"length must be an int >= 8, got {length!r}")
-    if not 1 <= n_queries <= length // 2 - 1:
-        raise ValueError(f"n_queries must be in [1, length // 2 - 1] = [1, {length // 2 - 1}], got {n_queries}")
+    length = as_int("length", length, 8)
+    n_queries = as_int("n_queries", n_queries, 1, length // 2 - 1, note="length // 2 - 1")
     query_id = n_keys + n_fillers
     ids = torch.randint(n_keys, n_keys + n_fillers, (batch, length), generator=generator)
     ids[:, 0] = torch.randint(0, n_keys, (batch,), generator=generator)
@@ -174,10 +168,8 @@ def train_adaptive_span(steps: int = 400, length: int = 48, n_heads: int = 4, sp
 
     Taught in 03_attention, § Training a span per head.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-    if span_penalty < 0:
-        raise ValueError(f"span_penalty must be >= 0, got {span_penalty}")
+    steps = as_int("steps", steps, 1)
+    span_penalty = as_float("span_penalty", span_penalty, 0)
     # Seeded inside fork_rng: the same weights every run, and the caller's global RNG is left as it was.
     # One thread: a parallel reduction sums in an order that depends on the core count, and 400 Adam
     # steps amplify that last bit into a different span; one thread gives the same run on every re-run

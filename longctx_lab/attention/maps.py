@@ -52,8 +52,7 @@ def attention_maps(model, input_ids, layers: list[int] | None = None) -> torch.T
     n_layers = len(outputs.attentions)
     chosen = list(range(n_layers)) if layers is None else list(layers)
     for layer in chosen:
-        if not isinstance(layer, int) or not 0 <= layer < n_layers:
-            raise ValueError(f"layers must hold ints in [0, {n_layers - 1}], got {layer!r}")
+        as_int("layer", layer, 0, n_layers - 1, note="an entry of layers")
     return torch.stack([outputs.attentions[layer][0].float().cpu() for layer in chosen])  # (L, H, T, T)
 
 
@@ -154,13 +153,9 @@ def segment_attention(model, input_ids, layer: int, head: int, k: int, scale: bo
     ids = _as_batch(input_ids).to(model.device)
     config = model.config
     n_layers, n_heads = config.num_hidden_layers, config.num_attention_heads
-    if not isinstance(layer, int) or not 0 <= layer < n_layers:
-        raise ValueError(f"layer must be an int in [0, {n_layers - 1}], got {layer!r}")
-    if not isinstance(head, int) or not 0 <= head < n_heads:
-        raise ValueError(f"head must be an int in [0, {n_heads - 1}], got {head!r}")
+    layer, head = as_int("layer", layer, 0, n_layers - 1), as_int("head", head, 0, n_heads - 1)
     n = ids.shape[1]
-    if not isinstance(k, int) or not 1 <= k < n:
-        raise ValueError(f"k must be an int in [1, n - 1] = [1, {n - 1}] so there are >= 2 segments, got {k!r}")
+    k = as_int("k", k, 1, n - 1, note="n - 1, so there are at least 2 segments")
     self_attention = model.encoder.layer[layer].attention.self
     outputs = model(input_ids=ids, output_hidden_states=True, output_attentions=True)
     hidden = outputs.hidden_states[layer][0]  # (n, d_model), what enters `layer`

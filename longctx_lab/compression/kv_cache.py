@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..core.checks import as_int
+from ..core.checks import as_float, as_int
 from ..core.hf import cache_kwargs, new_cache
 
 __all__ = ["KVQuantResult", "fake_quantize", "kv_cache_bytes", "kv_head_dim", "kv_quant_curve", "kv_quant_nll",
@@ -60,12 +60,8 @@ def kv_cache_bytes(config, seq_len: int, bytes_per_value: float, batch: int = 1)
     Taught in 05_compression, § The KV cache.
     """
     head_dim = kv_head_dim(config)
-    for name, value in [("seq_len", seq_len), ("batch", batch)]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-    if isinstance(bytes_per_value, bool) or not isinstance(bytes_per_value, (int, float)) or bytes_per_value <= 0:
-        raise ValueError(f"bytes_per_value must be a number > 0 (2 for fp16, 1 for int8, 0.5 for int4), "
-                         f"got {bytes_per_value!r}")
+    seq_len, batch = as_int("seq_len", seq_len, 0), as_int("batch", batch, 0)
+    as_float("bytes_per_value", bytes_per_value, 0, low_open=True, note="2 for fp16, 1 for int8, 0.5 for int4")
     kv_heads = _kv_heads(config)
     return int(2 * config.num_hidden_layers * kv_heads * head_dim * seq_len * batch * bytes_per_value)
 

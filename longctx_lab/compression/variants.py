@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 from tqdm.auto import tqdm
 
-from ..core.checks import check_module
+from ..core.checks import as_float, as_int, check_module
 from ..core.hf import mean_pool
 from .yardstick import sentence_embeddings
 
@@ -46,8 +46,7 @@ def prune(model, amount: float, structured: bool = False, scope: str = "global")
     Taught in 05_compression, § Pruning.
     """
     check_module(model, example="load_minilm()")
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 1:
-        raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
+    amount = as_float("amount", amount, 0, 1, high_open=True)
     if scope not in ("global", "layer"):
         raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
     if structured:
@@ -115,8 +114,7 @@ def prune_heads(model, fraction: float, scores: torch.Tensor | None = None):
     from transformers.pytorch_utils import prune_linear_layer
 
     check_module(model, example="load_minilm()")
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
-        raise ValueError(f"fraction must be in [0, 1), got {fraction!r}")
+    fraction = as_float("fraction", fraction, 0, 1, high_open=True)
     layers = _bert_layers(model)
     n_heads = layers[0].attention.self.num_attention_heads
     if scores is None:
@@ -190,10 +188,8 @@ def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int 
     """
     check_module(teacher, "teacher", example="load_minilm()")
     layers = _bert_layers(teacher)
-    if not isinstance(n_layers, int) or not 1 <= n_layers < len(layers):
-        raise ValueError(f"n_layers must be an int in [1, {len(layers) - 1}], got {n_layers!r}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    n_layers = as_int("n_layers", n_layers, 1, len(layers) - 1, note="fewer layers than the teacher")
+    steps = as_int("steps", steps, 1)
     if len(texts) < 2:
         raise ValueError(f"texts must hold at least 2 sentences, got {len(texts)}")
     torch.manual_seed(seed)

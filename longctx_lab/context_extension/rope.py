@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
 import torch
 
-from ..core.checks import as_ids
+from ..core.checks import as_float, as_ids, as_int
 from ..core.hf import require_eager
 
 __all__ = [
@@ -34,20 +33,10 @@ _ROPE_TYPE = {"none": "default", "linear": "linear", "ntk": "default", "dynamic"
 
 
 def _check_head_dim(head_dim) -> int:
-    if isinstance(head_dim, bool) or not isinstance(head_dim, numbers.Integral):
-        raise TypeError(f"head_dim must be an int, got {type(head_dim).__name__} {head_dim!r}")
-    if head_dim < 4 or head_dim % 2:
-        raise ValueError(f"head_dim={head_dim} must be an even int >= 4 (dimensions rotate in pairs)")
-    return int(head_dim)
-
-
-def _check_positive(name: str, value, low: float = 0.0, inclusive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    bad = value < low if inclusive else value <= low
-    if bad or not math.isfinite(value):
-        raise ValueError(f"{name}={value!r} is out of range; valid: {name} {'≥' if inclusive else '>'} {low}")
-    return float(value)
+    head_dim = as_int("head_dim", head_dim, 4)
+    if head_dim % 2:
+        raise ValueError(f"head_dim={head_dim} must be even (dimensions rotate in pairs)")
+    return head_dim
 
 
 def rope_frequencies(head_dim: int, base: float = 100000.0) -> torch.Tensor:
@@ -56,7 +45,7 @@ def rope_frequencies(head_dim: int, base: float = 100000.0) -> torch.Tensor:
     Taught in 06_context_extension, § The idea.
     """
     head_dim = _check_head_dim(head_dim)
-    base = _check_positive("base", base, 1.0)
+    base = as_float("base", base, 1, low_open=True)
     # int64 arange then float, as transformers does, so the values match bit for bit.
     return 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
 
@@ -125,7 +114,7 @@ def _check_method(method) -> str:
 
 
 def _check_factor(factor, method: str) -> float:
-    factor = _check_positive("factor", factor, 1.0, inclusive=True)
+    factor = as_float("factor", factor, 1)
     if method == "none" and factor != 1.0:
         raise ValueError(f"factor={factor} needs a scaling method; with method='none' the factor must be 1")
     return factor
@@ -175,14 +164,14 @@ def scaled_rope_frequencies(
     method = _check_method(method)
     factor = _check_factor(factor, method)
     inv_freq = rope_frequencies(head_dim, base)
-    original = int(_check_positive("original_max_positions", original_max_positions, 1.0, inclusive=True))
+    original = int(as_float("original_max_positions", original_max_positions, 1))
     attention_factor = 1.0
     if method == "linear":
         inv_freq = inv_freq / factor
     elif method == "ntk":
         inv_freq = rope_frequencies(head_dim, base * factor ** (head_dim / (head_dim - 2)))
     elif method == "dynamic":
-        length = original if seq_len is None else max(int(_check_positive("seq_len", seq_len)), original)
+        length = original if seq_len is None else max(int(as_float("seq_len", seq_len, 0, low_open=True)), original)
         stretch = factor * length / original - (factor - 1)
         inv_freq = rope_frequencies(head_dim, base * stretch ** (head_dim / (head_dim - 2)))
     elif method == "yarn":
@@ -267,9 +256,7 @@ def use_rope_scaling(model, method: str, factor: float = 1.0) -> Iterator[torch.
 
 def _attention_layer(model, layer: int):
     layers = model.model.layers
-    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not 0 <= layer < len(layers):
-        raise ValueError(f"layer={layer!r} is out of range; valid: 0 ≤ layer < {len(layers)}")
-    return layers[layer].self_attn
+    return layers[as_int("layer", layer, 0, len(layers) - 1)].self_attn
 
 
 def rope_check(model, input_ids, layer: int = 0) -> dict[str, float]:

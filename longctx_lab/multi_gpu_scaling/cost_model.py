@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.checks import as_int
+
 __all__ = ["LinkSpec", "DeviceSpec", "StepWorkload", "StepPrediction", "predict_step", "LINK_PRESETS", "DEVICE_PRESETS"]
 
 
@@ -107,8 +109,7 @@ def predict_step(work: StepWorkload, world_size: int, device: DeviceSpec, link: 
     the causal slowest rank does 2P/(P + 1) times the average attention work.
     Taught in 04_multi_gpu_scaling, § A cost model for real clusters.
     """
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+    world_size = as_int("world_size", world_size, 1)
     if strategy not in ("data", "sequence"):
         raise ValueError(f"strategy must be 'data' or 'sequence', got {strategy!r}")
     p = world_size

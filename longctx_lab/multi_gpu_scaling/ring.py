@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..core.checks import as_int
 from .workers import rank_device, run_distributed
 
 __all__ = [
@@ -79,8 +80,7 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
     Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     _check_qkv(q, k, v)
-    if isinstance(block, bool) or not isinstance(block, int) or block < 1:
-        raise ValueError(f"block must be an int >= 1, got {block!r}")
+    block = as_int("block", block, 1)
     n = q.shape[2]
     outputs = []
     for q_start in range(0, n, block):
@@ -101,8 +101,7 @@ def ring_schedule(world_size: int) -> list[list[int]]:
 
     Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+    world_size = as_int("world_size", world_size, 1)
     return [[(rank - step) % world_size for rank in range(world_size)] for step in range(world_size)]
 
 
@@ -183,8 +182,7 @@ def ring_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, world_size
     Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
     _check_qkv(q, k, v)
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or not 1 <= world_size <= q.shape[2]:
-        raise ValueError(f"world_size must be an int in [1, n={q.shape[2]}], got {world_size!r}")
+    world_size = as_int("world_size", world_size, 1, q.shape[2], note="n, one token per rank at least")
     pieces = [torch.tensor_split(t.detach().cpu(), world_size, dim=2) for t in (q, k, v)]
     shards = [tuple(p[r].contiguous() for p in pieces) for r in range(world_size)]
     block_sizes = [s[0].shape[2] for s in shards]

@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from ..core.checks import as_int
 from ..core.data import load_text
 from .collectives import COLLECTIVE_SIZES, collective_costs
 from .ring import ring_attention_shard
@@ -42,10 +43,7 @@ def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
 
     Taught in 04_multi_gpu_scaling, § The seed's parallel_processing.
     """
-    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-        raise ValueError(f"m must be an int >= 1, got {m!r}")
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
+    m, world_size = as_int("m", m, 1), as_int("world_size", world_size, 1)
     base, extra = divmod(m, world_size)
     bounds = [0]
     for rank in range(world_size):
@@ -58,9 +56,7 @@ def document_segments(tokenizer, m: int, k: int = 128, name: str = "long_documen
 
     Taught in 04_multi_gpu_scaling, § Measured scaling.
     """
-    for arg, value in (("m", m), ("k", k)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{arg} must be an int >= 1, got {value!r}")
+    m, k = as_int("m", m, 1), as_int("k", k, 1)
     ids = tokenizer(load_text(name), add_special_tokens=False, verbose=False)["input_ids"]
     ids = (ids * (1 + m * k // len(ids)))[:m * k]
     return torch.tensor(ids).view(m, k)  # (m, k)
@@ -117,8 +113,7 @@ def parallel_processing(model: torch.nn.Module, sequences, world_size: int = 1, 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     seqs = _as_sequences(sequences)
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or not 1 <= world_size <= len(seqs):
-        raise ValueError(f"world_size must be an int in [1, number of sequences={len(seqs)}], got {world_size!r}")
+    world_size = as_int("world_size", world_size, 1, len(seqs), note="the number of sequences")
     if world_size == 1:
         return _forward(model, seqs, batch_size)
     # Workers get a CPU copy (each moves it to its own device); the caller's model stays where it is.

@@ -20,6 +20,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from ..core.checks import as_int
+
 __all__ = [
     "RemoteTraceback",
     "WorkerError",
@@ -244,14 +246,11 @@ def run_distributed(fn: Callable, world_size: int, *args: Any, backend: str | No
     if module in (None, "__main__", "__mp_main__") or "<" in qualname:
         raise ValueError(f"fn={qualname or fn!r} (module {module!r}) cannot be imported by spawned workers; "
                          "define it at the top level of a module file and import it from there")
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or not 1 <= world_size <= 64:
-        raise ValueError(f"world_size must be an int in [1, 64], got {world_size!r}")
+    world_size = as_int("world_size", world_size, 1, 64)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be None or an int >= 1, got {threads!r}")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
-        raise ValueError(f"port must be None or an int in [1, 65535], got {port!r}")
+    threads = None if threads is None else as_int("threads", threads, 1)
+    port = None if port is None else as_int("port", port, 1, 65535)
     backend = pick_backend(world_size, backend)
     if threads is None and backend == "gloo":
         threads = max(1, (os.cpu_count() or 1) // world_size)

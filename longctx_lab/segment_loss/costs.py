@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from ..chunking.plan import ChunkPlan
-from ..core.checks import as_ids, check_causal_lm, check_length
+from ..core.checks import as_ids, as_int, check_causal_lm, check_length
 from .loss import _windows_nll
 
 __all__ = ["SegmentGradients", "segment_gradients", "phrase_token_spans", "forward_cost"]
@@ -55,8 +55,7 @@ def segment_gradients(model, input_ids, k: int, accumulate: bool = True) -> Segm
     """
     device, max_positions = check_causal_lm(model)
     ids = as_ids(input_ids)
-    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
-        raise ValueError(f"k must be an int >= 2, got {k!r}")
+    k = as_int("k", k, 2)
     check_length("k", min(k, ids.numel()), max_positions, "one segment must fit the positions")
     spans = ChunkPlan(ids.numel(), k).spans
     groups = [[span] for span in spans] if accumulate else [spans]
