@@ -56,9 +56,9 @@ def _panel_latency(n: int = 512, calls: int = 30) -> tuple[float, float]:
     import random
 
     from longctx_lab import attention_maps, head_stats, load_smollm2, load_text
-    from longctx_lab.plots import figure_fingerprint
-    from longctx_lab.widgets import ResultCache
-    from longctx_lab.widgets.attention import render_head_pattern
+    from longctx_lab.attention.widgets import render_head_pattern
+    from longctx_lab.core.drawing import figure_fingerprint
+    from longctx_lab.core.panels import ResultCache
 
     model, tokenizer = load_smollm2(attn_implementation="eager")
     ids = tokenizer(load_text("long_document"), return_tensors="pt").input_ids[:, :n]

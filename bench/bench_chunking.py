@@ -12,9 +12,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import Row, latencies, print_rows  # noqa: E402
 
 from longctx_lab import ChunkPlan, chunk_ids, chunk_text, load_minilm, load_text, seed_split_sequence  # noqa: E402
-from longctx_lab.text_chunking import alternating_medians  # noqa: E402
-from longctx_lab.plots import figure_fingerprint  # noqa: E402
-from longctx_lab.widgets.chunking import document_token_count, render_chunk_view  # noqa: E402
+from longctx_lab.chunking.widgets import document_token_count, render_chunk_view  # noqa: E402
+from longctx_lab.core.drawing import figure_fingerprint  # noqa: E402
+from longctx_lab.core.timing import alternating_medians  # noqa: E402
 
 N_IDS = 10**6
 

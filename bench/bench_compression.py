@@ -16,7 +16,7 @@ from harness import Row, print_rows, timed  # noqa: E402
 import torch  # noqa: E402
 
 from longctx_lab import load_minilm, load_smollm2, load_text  # noqa: E402
-from longctx_lab.compression import (  # noqa: E402
+from longctx_lab import (  # noqa: E402
     embedding_score, head_importance, kv_cache_bytes, kv_quant_curve, kv_quantized_bytes, load_retrieval_eval,
     model_size_bytes, prune_heads, quantize_int8,
 )

@@ -10,8 +10,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import Row, attention_flops, matmul_flops, print_rows, timed  # noqa: E402
 
-from longctx_lab.data import make_haystack  # noqa: E402
-from longctx_lab.models import load_smollm2  # noqa: E402
+from longctx_lab import load_smollm2, make_haystack  # noqa: E402
 
 LENGTHS = (1024, 2048, 4096)
 NEW_TOKENS = 8

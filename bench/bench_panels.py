@@ -73,7 +73,7 @@ def panel_latency(make: Callable[[], object], warm: bool = False, forget_views: 
         for _ in range(2):  # the linked ranges settle after a round; a second one reaches every setting
             _round(panel, False, errors)
     if forget_views:
-        from longctx_lab.widgets import ResultCache
+        from longctx_lab.core.panels import ResultCache
 
         panel.views = ResultCache(max_items=1)  # every move misses: results cached, figure drawn anew
     times = [t for _ in range(ROUNDS) for t in _round(panel, True, errors)]
@@ -84,7 +84,7 @@ def panel_latency(make: Callable[[], object], warm: bool = False, forget_views: 
 
 def _fake_grid() -> dict:
     """A compression grid of made-up reports: the panel only draws it, so real scores would change nothing."""
-    from longctx_lab.yardstick import VariantReport
+    from longctx_lab.compression.yardstick import VariantReport
 
     return {(s, b): VariantReport(f"{b} {s}", int(90e6 * b / 32 * (1 - s / 2)), 0.9 - s / 4, 1 - s / 5 - (32 - b) / 500,
                                   0.9 - s / 3) for s in (0.0, 0.25, 0.5, 0.75) for b in (32, 16, 8)}
@@ -99,13 +99,13 @@ def _attention_maps(layers: int = 4, heads: int = 9, t: int = 512) -> torch.Tens
 def panels() -> dict[str, tuple[Callable[[], object], dict]]:
     """Each notebook's panel, built as its notebook builds it (model-backed ones on a tiny model), and how to time it."""
     from longctx_lab import head_stats, tiny_lm
-    from longctx_lab.widgets.attention import head_pattern_panel, span_mask_panel
-    from longctx_lab.widgets.chunking import chunk_panel
-    from longctx_lab.widgets.compression import compression_panel
-    from longctx_lab.widgets.extension import needle_heatmap_panel, rope_scaling_panel
-    from longctx_lab.widgets.scaling import cost_model_panel
-    from longctx_lab.widgets.segment_loss import segment_loss_panel
-    from longctx_lab.widgets.start_here import cost_panel
+    from longctx_lab.attention.widgets import head_pattern_panel, span_mask_panel
+    from longctx_lab.chunking.widgets import chunk_panel
+    from longctx_lab.compression.widgets import compression_panel
+    from longctx_lab.context_extension.widgets import needle_heatmap_panel, rope_scaling_panel
+    from longctx_lab.multi_gpu_scaling.widgets import cost_model_panel
+    from longctx_lab.segment_loss.widgets import segment_loss_panel
+    from longctx_lab.start_here.widgets import cost_panel
 
     maps = _attention_maps()
     stats = head_stats(maps)

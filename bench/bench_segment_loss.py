@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import Row, attention_flops, machine_label, matmul_flops, print_rows, timed  # noqa: E402
 
 from longctx_lab import available_models, load_smollm2, load_text, segment_loss, tiny_lm, token_nll  # noqa: E402
-from longctx_lab.chunking import ChunkPlan  # noqa: E402
+from longctx_lab import ChunkPlan  # noqa: E402
 
 
 def _loop_disjoint(model, ids: torch.Tensor, k: int) -> float:

@@ -85,7 +85,8 @@ def main() -> int:
         rows.append(Row("all_reduce fit over nccl, P=2: 1/beta in GB/s", f"alpha={fit.alpha * 1e6:.1f} us", "-",
                         fit.bandwidth / 1e9))
     else:
-        print("1 GPU: the nccl multi-GPU rows need >= 2 GPUs (torchrun --nproc-per-node=2 -m longctx_lab.scaling_torchrun).")
+        print("1 GPU: the nccl multi-GPU rows need >= 2 GPUs "
+              "(torchrun --nproc-per-node=2 -m longctx_lab.multi_gpu_scaling.torchrun).")
     print_rows(rows)
     return 0
 

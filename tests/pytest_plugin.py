@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 # Load the guard by path: importing the package here would make every test file's collection
 # depend on every chapter module importing cleanly.
 _spec = importlib.util.spec_from_file_location(
-    "longctx_lab_offline_guard", Path(__file__).resolve().parent.parent / "longctx_lab" / "_offline.py")
+    "longctx_lab_offline_guard", Path(__file__).resolve().parent.parent / "longctx_lab" / "core" / "offline.py")
 _guard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_guard)
 _guard.install_socket_guard()

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from longctx_lab import ScalingPoint, VariantReport, half_precision_note, half_precision_units, scaling_note
-from longctx_lab.segment_costs import _without_profiler_chatter, forward_cost
+from longctx_lab.segment_loss.costs import _without_profiler_chatter, forward_cost
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -71,7 +71,7 @@ def test_attention_head_picker_redraws_and_bertviz_draws_offline(page, lab):
     expect_figure_changed(panel, before_figure)
     screenshot(panel, "03_attention")
     frames = page.locator("iframe.longctx-bertviz")
-    assert frames.count() >= 1, "03_attention shows no offline bertviz view (longctx_lab.bertviz_offline)"
+    assert frames.count() >= 1, "03_attention shows no offline bertviz view (longctx_lab.core.bertviz_offline)"
     for index in range(frames.count()):
         drawing = page.frame_locator("iframe.longctx-bertviz").nth(index).locator("svg").first
         expect(drawing).to_be_attached(timeout=30_000)
@@ -86,7 +86,7 @@ def _at_max(slider) -> bool:
 def test_bertviz_offline_draws_first_time_and_stores_a_small_output(page, lab, served_notebooks):
     """A scratch notebook (in the served copy only) calling the kit's head_view and model_view on tiny maps."""
     notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import torch\nfrom longctx_lab.bertviz_offline import head_view, model_view\n"
+        nbformat.v4.new_code_cell("import torch\nfrom longctx_lab.core.bertviz_offline import head_view, model_view\n"
                                   "torch.manual_seed(0)\n"
                                   "attention = tuple(torch.rand(1, 4, 6, 6).softmax(-1) for _ in range(2))\n"
                                   "tokens = ['[CLS]', 'the', 'cat', 'sat', 'down', '[SEP]']"),

@@ -1,0 +1,8 @@
+"""01_chunking: m segments of length k, overlap and stride, stitching back, and chunking real text.
+
+    plan.py       ChunkPlan (the arithmetic), split_sequence / chunk_ids / stitch, the seed's split_sequence
+    text.py       tokenizer-exact text chunks with character spans, sentence-aware chunks, what they cost
+    widgets.py    the live panel: linked k, m and overlap sliders (ChunkControls) over the long document
+    plots.py      the chunk strip and the cost curves
+    exercises.py  the chapter's exercises
+"""

@@ -1,0 +1,9 @@
+"""06_context_extension: RoPE, its scaling methods, perplexity past the trained length, needle / pass-key trials.
+
+    rope.py       RoPE from scratch, linear / NTK / dynamic / YaRN / llama3 scaling, the model with it swapped in
+    needle.py     perplexity past the trained length, pass-key trials, retrieval instead of context, the cached
+                  results (`python -m longctx_lab.context_extension.needle --precompute`)
+    widgets.py    the live panels: RoPE frequencies per method and factor, the needle grid
+    plots.py      frequency, perplexity, needle-heatmap and attention-mass figures
+    exercises.py  the chapter's exercises
+"""

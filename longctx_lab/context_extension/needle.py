@@ -1,0 +1,288 @@
+"""Chapter 6 experiments: perplexity past the trained length, pass-key trials, and retrieval instead of context.
+
+Heavy runs (16k-token forwards, a grid of needle trials) are computed once by `compute_extension_results`
+(`python -m longctx_lab.context_extension.needle --precompute`, fast on a GPU) and stored in
+data/needle_results.json; the notebook loads them and recomputes a small part live.
+"""
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..chunking.plan import ChunkPlan
+from ..core.checks import as_ids, as_int
+from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
+from ..core.hf import cache_kwargs, mean_pool, new_cache, per_layer_attention, require_eager
+from .rope import use_rope_scaling
+
+__all__ = [
+    "NeedleTrial", "attention_to_needle", "compute_extension_results", "load_extension_results",
+    "long_context_nll", "needle_trial", "repeated_document_ids", "results_path", "retrieval_ranks",
+]
+
+RESULTS_FILE = "needle_results.json"
+
+
+def repeated_document_ids(tokenizer, n_tokens: int) -> torch.Tensor:
+    """The long document's token ids, repeated (blank line between copies) and cut to exactly n_tokens.
+
+    A repeat is easy to predict: from the second copy on the model can copy what it read one
+    document-length earlier, so the loss there measures whether it still finds that text.
+    Taught in 06_context_extension, § Perplexity past the trained length.
+    """
+    n_tokens = as_int("n_tokens", n_tokens, 2)
+    once = tokenizer.encode(load_text("long_document") + "\n\n", add_special_tokens=False)
+    copies = math.ceil(n_tokens / len(once))
+    return torch.tensor((once * copies)[:n_tokens])
+
+
+def long_context_nll(model, input_ids, method: str = "none", factor: float = 1.0, chunk: int = 1024) -> torch.Tensor:
+    """NLL (nats) of tokens 1..n−1 in one forward pass with RoPE scaled by `method`/`factor`: shape (n − 1,).
+
+    Unlike `token_nll`, n may exceed the model's trained positions; logits are made `chunk` tokens
+    at a time so a 16k-token input never holds 16k × vocabulary floats. No fine-tuning.
+    Taught in 06_context_extension, § Perplexity past the trained length.
+    """
+    ids = as_ids(input_ids).to(model.device)
+    losses = []
+    with use_rope_scaling(model, method, factor), torch.no_grad():
+        hidden = model.model(input_ids=ids[None]).last_hidden_state[0]  # (n, d_model)
+        for start in range(0, ids.numel() - 1, chunk):
+            end = min(start + chunk, ids.numel() - 1)
+            logits = model.lm_head(hidden[start:end]).float()  # (chunk, V)
+            losses.append(torch.nn.functional.cross_entropy(logits, ids[start + 1:end + 1], reduction="none"))
+    return torch.cat(losses).cpu()
+
+
+def _score_answers(model, cache, first: torch.Tensor, answers: list[list[int]], prefix: int) -> list[float]:
+    """Summed log-probability of each answer after the prefix, all answers in one batched forward."""
+    surplus = cache.get_seq_length() - prefix
+    if surplus:  # drop what greedy decoding added (a negative crop removes that many tokens)
+        cache.crop(-surplus)
+    width = max(map(len, answers))
+    totals = torch.tensor([float(first[a[0]]) for a in answers])
+    if width > 1:
+        cache.batch_repeat_interleave(len(answers))
+        # Right-padding is harmless: a causal model never lets a pad change the tokens before it.
+        inputs = torch.tensor([a[:-1] + [a[0]] * (width - len(a)) for a in answers], device=model.device)
+        logp = model(input_ids=inputs, **cache_kwargs(model, cache)).logits.float().log_softmax(-1).cpu()
+        for row, answer in enumerate(answers):
+            steps = torch.arange(len(answer) - 1)
+            totals[row] += logp[row, steps, torch.tensor(answer[1:], dtype=torch.long)].sum()
+    return totals.tolist()
+
+
+@dataclass(frozen=True)
+class NeedleTrial:
+    """One pass-key trial: what the model generated, and how the true key scores against distractors."""
+
+    n_tokens: int
+    depth: float
+    actual_depth: float
+    key: str
+    generated: str
+    found: bool
+    key_logprob: float
+    best_distractor_logprob: float
+    rank: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n_distractors: int = 9,
+                 max_new_tokens: int = 8, method: str = "none", factor: float = 1.0,
+                 filler: str | None = None) -> NeedleTrial:
+    """Hide a pass key at `depth` in n_tokens of filler; ask for it by greedy decoding and by teacher forcing.
+
+    Greedy: `max_new_tokens` tokens, found = the key appears in them. Teacher forcing: the summed
+    log-probability of " key" after the question, for the true key and `n_distractors` others of
+    the same length; rank 1 = the true key scores best. One prefill serves both (KV cache, cropped).
+    Taught in 06_context_extension, § Finding the needle.
+    """
+    haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed, filler=filler)
+    max_new_tokens = as_int("max_new_tokens", max_new_tokens, 1)
+    ids = torch.tensor([haystack.input_ids], device=model.device)
+    with use_rope_scaling(model, method, factor), torch.no_grad():
+        cache = new_cache(model)
+        cache_args = cache_kwargs(model, cache)  # once per trial: inspect.signature is not free
+        prefill = model(input_ids=ids, logits_to_keep=1, **cache_args)
+        first = prefill.logits[0, -1].float().log_softmax(-1)  # (V,)
+        generated, token = [], int(first.argmax())
+        for _ in range(max_new_tokens):
+            generated.append(token)
+            if len(generated) == max_new_tokens:
+                break
+            step = model(input_ids=torch.tensor([[token]], device=model.device), **cache_args)
+            token = int(step.logits[0, -1].argmax())
+
+        keys = [haystack.key, *distractor_keys(haystack.key, n_distractors, seed=seed)]
+        scores = _score_answers(model, cache, first, [answer_ids(tokenizer, key) for key in keys],
+                                len(haystack.input_ids))
+    true_score, others = scores[0], scores[1:]
+    text = tokenizer.decode(generated)
+    return NeedleTrial(
+        n_tokens=n_tokens, depth=float(depth), actual_depth=haystack.actual_depth, key=haystack.key,
+        generated=text, found=haystack.key in text, key_logprob=true_score,
+        best_distractor_logprob=max(others, default=float("-inf")),
+        rank=1 + sum(other > true_score for other in others),
+    )
+
+
+def attention_to_needle(model, tokenizer, n_tokens: int, depth: float, seed: int = 0) -> torch.Tensor:
+    """Attention mass from the question's last token onto the needle's tokens, per layer and head: (L, H).
+
+    The model must use eager attention (its weights are read by a hook on each layer).
+    Taught in 06_context_extension, § Where the model looks.
+    """
+    require_eager(model)
+    haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed)
+    start, end = haystack.needle_span
+    ids = torch.tensor([haystack.input_ids], device=model.device)
+    # Each layer's (H, n, n) weights are reduced as the layer runs, so only one layer's map is ever held.
+    masses = per_layer_attention(model, ids, lambda weights: weights[:, -1, start:end].sum(-1).float().cpu())
+    return torch.stack(masses)  # (L, H)
+
+
+def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_sizes, query: str = QUESTION) -> dict:
+    """Rank of the chunk holding `needle` among k-token chunks of `text`, by cosine similarity to `query`.
+
+    Chunks follow `ChunkPlan(n, k)` on the encoder's own tokens; embeddings are mean-pooled and
+    normalised (how all-MiniLM-L6-v2 was trained). Returns {k: rank}, rank 1 = retrieved first.
+    Taught in 06_context_extension, § Retrieval instead of context.
+    """
+    where = text.find(needle)
+    if where < 0:
+        raise ValueError(f"needle={needle!r} does not occur in text")
+    encoded = encoder_tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+    limit = encoder.config.max_position_embeddings - 2  # room for [CLS] and [SEP]
+    device = next(encoder.parameters()).device
+
+    def embed(batch: list[list[int]]) -> torch.Tensor:
+        rows = [[encoder_tokenizer.cls_token_id, *b, encoder_tokenizer.sep_token_id] for b in batch]
+        width = max(map(len, rows))
+        input_ids = torch.tensor([r + [encoder_tokenizer.pad_token_id] * (width - len(r)) for r in rows], device=device)
+        lengths = torch.tensor([len(r) for r in rows], device=device)
+        attention_mask = torch.arange(width, device=device) < lengths[:, None]  # (B, width)
+        with torch.no_grad():
+            hidden = encoder(input_ids=input_ids, attention_mask=attention_mask.long()).last_hidden_state  # (B, k+2, d)
+        return mean_pool(hidden, attention_mask)
+
+    question = embed([encoder_tokenizer.encode(query, add_special_tokens=False)])[0]
+    ranks = {}
+    for k in chunk_sizes:
+        k = as_int("chunk size", k, 1)
+        if k > limit:
+            raise ValueError(f"chunk size {k} is out of range; valid: 1 ≤ k ≤ {limit} (the encoder's positions)")
+        spans = ChunkPlan(len(ids), k).spans
+        similarity = torch.cat([embed([ids[s:e] for s, e in spans[i:i + 32]]) @ question
+                                for i in range(0, len(spans), 32)])
+        hits = [i for i, (s, e) in enumerate(spans)
+                if offsets[s][0] < where + len(needle) and offsets[e - 1][1] > where]  # chunks touching the needle
+        order = similarity.argsort(descending=True).tolist()
+        ranks[k] = 1 + min(order.index(i) for i in hits)
+    return ranks
+
+
+def results_path() -> Path:
+    """Where the precomputed chapter-6 results live: data/needle_results.json.
+
+    Taught in 06_context_extension, § Cached results.
+    """
+    return data_dir() / RESULTS_FILE
+
+
+def load_extension_results(path: str | Path | None = None) -> dict:
+    """The precomputed results (settings, versions, perplexity curves, needle grid, attention masses).
+
+    Taught in 06_context_extension, § Cached results.
+    """
+    path = results_path() if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; create it with "
+                                "`python -m longctx_lab.context_extension.needle --precompute`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _versions(model) -> dict:
+    import transformers
+
+    device = model.device
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version(),
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"}
+
+
+def compute_extension_results(model, tokenizer, eager_model=None, ppl_tokens: int = 16384, factor: float = 2.0,
+                              methods=("none", "linear", "ntk", "dynamic", "yarn"), bin_size: int = 256,
+                              lengths=(256, 512, 1024, 2048, 4096, 8192, 12288, 16384),
+                              depths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                              grid_methods=("none", "linear", "ntk", "dynamic", "yarn"),
+                              attention_tokens: int = 1024, seed: int = 0) -> dict:
+    """Every heavy chapter-6 result, as a JSON-ready dict: perplexity curves, needle grid, attention masses.
+
+    Perplexity: `repeated_document_ids(ppl_tokens)` per method, the per-token NLL averaged in bins
+    of `bin_size`. Grid: `needle_trial` for each method × length × depth (factor 1 for "none").
+    Attention: `attention_to_needle` at `attention_tokens`, depth 0.5 (needs `eager_model`).
+    Taught in 06_context_extension, § Cached results.
+    """
+    started = time.perf_counter()
+    ids = repeated_document_ids(tokenizer, ppl_tokens)
+    curves = {}
+    for method in tqdm(methods, desc="perplexity past the trained length"):
+        nll = long_context_nll(model, ids, method, 1.0 if method == "none" else factor)
+        bins = [float(nll[i:i + bin_size].mean()) for i in range(0, nll.numel(), bin_size)]
+        curves[method] = [round(b, 4) for b in bins]
+    grid = {}
+    settings = [(m, n, d) for m in grid_methods for n in lengths for d in depths]
+    for method, n, depth in tqdm(settings, desc="needle grid"):
+        trial = needle_trial(model, tokenizer, n, depth, seed=seed, method=method,
+                             factor=1.0 if method == "none" else factor)
+        grid.setdefault(method, []).append({k: (round(v, 4) if isinstance(v, float) else v)
+                                            for k, v in trial.as_dict().items()})
+    attention = None
+    if eager_model is not None:
+        mass = attention_to_needle(eager_model, tokenizer, attention_tokens, 0.5, seed=seed)
+        attention = {"n_tokens": attention_tokens, "depth": 0.5, "mass": [[round(float(x), 5) for x in row]
+                                                                             for row in mass]}
+    return {
+        "settings": {"model": "SmolLM2-135M-Instruct", "trained_positions": model.config.max_position_embeddings,
+                     "factor": factor, "ppl_tokens": ppl_tokens, "bin_size": bin_size, "methods": list(methods),
+                     "lengths": list(lengths), "depths": list(depths), "grid_methods": list(grid_methods),
+                     "seed": seed, "n_distractors": 9, "max_new_tokens": 8},
+        "versions": _versions(model),
+        "seconds": round(time.perf_counter() - started, 1),
+        "perplexity": curves,
+        "needle": grid,
+        "attention": attention,
+    }
+
+
+def _main() -> None:
+    import argparse
+
+    from ..core.models import load_smollm2
+
+    parser = argparse.ArgumentParser(description="Precompute chapter 6's heavy results (fast on a GPU).")
+    parser.add_argument("--precompute", action="store_true", help="run everything and write the JSON")
+    parser.add_argument("--out", default=None, help=f"output path (default: data/{RESULTS_FILE})")
+    args = parser.parse_args()
+    if not args.precompute:
+        parser.error("nothing to do: pass --precompute")
+    model, tokenizer = load_smollm2()
+    eager, _ = load_smollm2(attn_implementation="eager")
+    results = compute_extension_results(model, tokenizer, eager_model=eager)
+    out = results_path() if args.out is None else Path(args.out)
+    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out} in {results['seconds']} s")
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,47 @@
+"""00_start_here's first live panel: n and k sliders showing m and attention-score memory."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from ..chunking.plan import ChunkPlan
+from ..chunking.plots import BYTES_FP32
+from ..core.panels import LivePanel, PanelView, at_most
+from .plots import MemoryBars
+
+__all__ = ["render_cost_view", "cost_panel"]
+
+
+def render_cost_view(n: int, k: int, heads: int = 9, drawing: MemoryBars | None = None) -> PanelView:
+    """m = ceil(n / k) and the fp32 attention-score memory of one layer, full (n²) vs chunked (m·k²).
+
+    k > n is one chunk padded to k (so chunked costs more); the panel keeps k <= n. Pass the panel's
+    `drawing` to redraw it in place. Taught in 00_start_here, § A first live panel.
+    """
+    plan = ChunkPlan(n, k)  # validates n and k
+    full = plan.full_scores * heads * BYTES_FP32
+    chunked = plan.chunked_scores * heads * BYTES_FP32
+    padded = f" ({plan.padding} pad tokens)" if plan.padding else ""
+    summary = (f"n = {n} tokens, k = {plan.k} → m = {plan.m} chunks{padded}\n"
+               f"attention scores, one layer of {heads} heads (fp32): full n² = {full / 2**20:,.1f} MiB, "
+               f"chunked m·k² = {chunked / 2**20:,.1f} MiB  (ratio {full / chunked:,.1f}×)")
+    drawing = MemoryBars() if drawing is None else drawing
+    figure = drawing.update(chunked / 2**20, full / 2**20)
+    return PanelView(summary, figure, {"n": n, "k": plan.k, "m": plan.m, "full_bytes": full, "chunked_bytes": chunked},
+                     drawing)
+
+
+def cost_panel(n: int = 4096, k: int = 512) -> LivePanel:
+    """A panel with n and k sliders redrawing `render_cost_view`; k's range follows n (k <= n).
+
+    Taught in 00_start_here, § A first live panel.
+    """
+    style = {"description_width": "initial"}
+    controls = {
+        "n": widgets.IntSlider(value=n, min=256, max=32768, step=256, description="n tokens", style=style,
+                               continuous_update=False),
+        "k": widgets.IntSlider(value=k, min=64, max=8192, step=64, description="k (chunk)", style=style,
+                               continuous_update=False),
+    }
+    drawing = MemoryBars()
+    return LivePanel(controls, lambda n, k: render_cost_view(n, k, drawing=drawing),
+                     title="Full vs chunked attention memory", links=[at_most("k", "n")])
