@@ -45,6 +45,7 @@ def breakdown(log: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log", type=Path, help="a saved pytest log with --durations=0")
+    parser.add_argument("--save", type=Path, help="also write the whole pytest log here")
     args = parser.parse_args()
     wall = None
     if args.log:
@@ -53,6 +54,8 @@ def main() -> int:
         start = time.perf_counter()
         log = subprocess.run(COMMAND, cwd=ROOT, capture_output=True, text=True).stdout
         wall = time.perf_counter() - start
+        if args.save:
+            args.save.write_text(log)
         print(log.splitlines()[-1] if log else "(no output)")
     parts = breakdown(log)
     notebooks = sum(v for k, v in parts.items() if k.startswith("nbval"))
