@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..core.checked import checked
 from ..core.checks import as_float, as_int
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 
+@checked(span=(1, 2**24))
 def adaptive_span_mask(span: int, z, R: float) -> torch.Tensor:
     """The soft span mask m_z(x) = clamp((R + z - x) / R, 0, 1) for distances x = 0 … span - 1.
 
@@ -38,6 +40,7 @@ def adaptive_span_mask(span: int, z, R: float) -> torch.Tensor:
     return ((R + z[..., None] - distance) / R).clamp(0.0, 1.0)
 
 
+@checked(n_heads=(1, 4096), max_span=(1, 2**20))
 class AdaptiveSpan(nn.Module):
     """Learnable span per head: masks post-softmax attention (B, H, T, T) by distance and renormalises each row.
 
@@ -77,6 +80,7 @@ class AdaptiveSpan(nn.Module):
         return masked / masked.sum(-1, keepdim=True).clamp_min(1e-12)
 
 
+@checked
 @dataclass
 class SpanTask:
     """A batch of the synthetic task: copy the previous token, except at query tokens, answer the key at position 0.
@@ -91,6 +95,7 @@ class SpanTask:
     vocab_size: int
 
 
+@checked(batch=(1, 2**16), length=(1, 2**16), n_keys=(1, None), n_fillers=(1, None), n_queries=(1, None))
 def make_span_task(batch: int, length: int, n_keys: int = 8, n_fillers: int = 16, n_queries: int = 4,
                    generator: torch.Generator | None = None) -> SpanTask:
     """Sequences [key, fillers …] with `n_queries` query tokens in the second half: short- and long-range at once.
@@ -113,6 +118,7 @@ def make_span_task(batch: int, length: int, n_keys: int = 8, n_fillers: int = 16
     return SpanTask(ids, targets, is_query, n_keys, query_id + 1)
 
 
+@checked(vocab_size=(1, None), d_model=(1, 4096), n_heads=(1, 64), max_span=(1, 2**16))
 class SpanTransformer(nn.Module):
     """One causal attention layer with a relative-position bias and an AdaptiveSpan per head, then an MLP readout.
 
@@ -148,6 +154,7 @@ class SpanTransformer(nn.Module):
         return self.readout(x + self.out(mixed)), attn
 
 
+@checked
 @dataclass
 class SpanTrainingResult:
     """A trained SpanTransformer, its learned per-head spans and accuracies on fresh data.
@@ -162,6 +169,7 @@ class SpanTrainingResult:
     losses: list[float]
 
 
+@checked
 def train_adaptive_span(steps: int = 400, length: int = 48, n_heads: int = 4, span_penalty: float = 0.02,
                         batch: int = 32, lr: float = 1e-2, seed: int = 0) -> SpanTrainingResult:
     """Train a SpanTransformer on `make_span_task` with loss = cross-entropy + span_penalty · mean span fraction.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 import torch
 
+from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
 from ..core.checks import as_int
 from ..core.hf import per_layer_attention, require_eager
@@ -40,6 +41,7 @@ def _as_batch(input_ids) -> torch.Tensor:
     return ids
 
 
+@checked
 @torch.no_grad()
 def attention_maps(model, input_ids, layers: list[int] | None = None) -> torch.Tensor:
     """The model's post-softmax attention for one sequence, shape (L, H, T, T) (queries down, keys across).
@@ -72,6 +74,7 @@ def _check_attn(attn) -> torch.Tensor:
     return attn.float()
 
 
+@checked
 def distance_profile(attn: torch.Tensor) -> torch.Tensor:
     """Attention mass at each distance |i - j|, per query: (..., T, T) -> (..., T, T) indexed [query, distance].
 
@@ -83,6 +86,7 @@ def distance_profile(attn: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(attn).scatter_add_(-1, index, attn)
 
 
+@checked
 @dataclass
 class HeadStats:
     """Per-head summaries of attention maps, each of shape attn.shape[:-2] (e.g. (L, H)), averaged over queries.
@@ -99,6 +103,7 @@ class HeadStats:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+@checked
 def head_stats(attn: torch.Tensor, mass: float = 0.9) -> HeadStats:
     """Mean attention distance, distance holding `mass` of the attention, entropy and first-token mass.
 
@@ -117,6 +122,7 @@ def head_stats(attn: torch.Tensor, mass: float = 0.9) -> HeadStats:
     return HeadStats(mean_distance.mean(-1), span.mean(-1), entropy.mean(-1), attn[..., 0].mean(-1))
 
 
+@checked
 def layer_head_stats(model, input_ids, mass: float = 0.9) -> HeadStats:
     """`head_stats` for every layer and head, reduced layer by layer so only one (H, T, T) map is held at a time.
 
@@ -127,6 +133,7 @@ def layer_head_stats(model, input_ids, mass: float = 0.9) -> HeadStats:
     return HeadStats(*(torch.stack([getattr(s, f.name).cpu() for s in per_layer]) for f in fields(HeadStats)))
 
 
+@checked
 @dataclass
 class SegmentAttention:
     """The seed's α_t and c_t for each segment t = 2 … m, beside the model's own attention on the same block.
@@ -142,6 +149,7 @@ class SegmentAttention:
     spans: list[tuple[int, int]]
 
 
+@checked
 @torch.no_grad()
 def segment_attention(model, input_ids, layer: int, head: int, k: int, scale: bool = False) -> SegmentAttention:
     """The seed's §4.3 α_t = softmax(W^Q x_t (W^K x_{t-1})ᵀ), c_t = α_t · V x_{t-1}, with a BERT layer's real weights.
@@ -183,6 +191,7 @@ def segment_attention(model, input_ids, layer: int, head: int, k: int, scale: bo
     return SegmentAttention(alphas, contexts, blocks, masses, entropy, spans)
 
 
+@checked
 def sliding_window_mask(n: int, window: int, sinks: int = 0) -> torch.Tensor:
     """Bool (n, n), True where query i may attend key j: causal, the last `window` keys up to i, plus the first `sinks`.
 
@@ -195,6 +204,7 @@ def sliding_window_mask(n: int, window: int, sinks: int = 0) -> torch.Tensor:
     return causal & ((query - key < window) | (key < sinks))
 
 
+@checked
 def window_additive_mask(n: int, window: int | None, sinks: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The additive float mask (1, 1, n, n) a transformers model takes as a custom 4-D attention_mask: 0 keep, min drop.
 
@@ -205,6 +215,7 @@ def window_additive_mask(n: int, window: int | None, sinks: int = 0, dtype: torc
     return mask[None, None]
 
 
+@checked
 @torch.no_grad()
 def window_perplexity(model, input_ids, window: int | None = None, sinks: int = 0) -> float:
     """Perplexity of a causal LM on one sequence when every query sees only its window (plus sinks) of keys.
@@ -218,6 +229,7 @@ def window_perplexity(model, input_ids, window: int | None = None, sinks: int = 
     return float(torch.exp(nll))
 
 
+@checked
 def chunk_block_mask(plan: ChunkPlan) -> torch.Tensor:
     """Bool (n, n), True where query i and key j share a chunk of `plan` — all that chunked attention can see.
 

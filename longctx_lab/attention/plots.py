@@ -9,6 +9,7 @@ import torch
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from ..core.checked import checked
 from ..core.drawing import Drawing, distance_bin_labels, distance_bins
 from .maps import HeadStats
 
@@ -35,6 +36,7 @@ def _numpy(values) -> np.ndarray:
     return np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=np.float64)
 
 
+@checked
 def head_stats_heatmaps(stats: HeadStats, size: float = 2.4) -> Figure:
     """Four layer × head heatmaps, one per statistic of `head_stats` (layers down, heads across).
 
@@ -57,6 +59,7 @@ def head_stats_heatmaps(stats: HeadStats, size: float = 2.4) -> Figure:
     return fig
 
 
+@checked
 class HeadPattern(Drawing):
     """One head of T tokens, redrawn in place: its attention map (log colour) and its mass per distance bin.
 
@@ -100,6 +103,7 @@ class HeadPattern(Drawing):
         return self.figure
 
 
+@checked
 def head_pattern_figure(attn_map, profile, title: str = "") -> Figure:
     """One head: its (T, T) attention map (log colour) and its mass per distance bin (`profile`, length T).
 
@@ -111,6 +115,7 @@ def head_pattern_figure(attn_map, profile, title: str = "") -> Figure:
     return HeadPattern(attn.shape[0]).update(attn, mass, title)
 
 
+@checked
 class SpanMask(Drawing):
     """The soft span mask m_z(x) and one attention row before and after masking + renormalising, redrawn in place.
 
@@ -151,6 +156,7 @@ class SpanMask(Drawing):
         return self.figure
 
 
+@checked
 def span_mask_figure(mask, row, masked_row, z: float, R: float) -> Figure:
     """The soft span mask m_z(x) over distance, and an attention row before and after masking + renormalising.
 
@@ -159,6 +165,7 @@ def span_mask_figure(mask, row, masked_row, z: float, R: float) -> Figure:
     return SpanMask(row).update(mask, masked_row, z, R)
 
 
+@checked
 def block_mask_figure(attn_map, block_mask, title: str = "") -> Figure:
     """A (T, T) attention map with the keys a chunked model cannot see shaded red.
 
@@ -179,6 +186,7 @@ def block_mask_figure(attn_map, block_mask, title: str = "") -> Figure:
     return fig
 
 
+@checked
 def window_perplexity_figure(dense: float, windows: Sequence[int], plain: Sequence[float],
                              with_sinks: Sequence[float], sinks: int) -> Figure:
     """Perplexity for each window size, without and with `sinks` first tokens kept, against the dense model.

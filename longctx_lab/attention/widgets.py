@@ -9,6 +9,7 @@ from typing import Sequence
 import ipywidgets as widgets
 import torch
 
+from ..core.checked import checked
 from ..core.panels import LivePanel, PanelView, ResultCache
 from .adaptive_span import adaptive_span_mask
 from .maps import HeadStats, distance_profile, head_stats
@@ -31,6 +32,7 @@ def _check_maps(maps) -> torch.Tensor:
     return maps
 
 
+@checked
 def render_head_pattern(maps: torch.Tensor, layer: int, head: int, stats: HeadStats | None = None,
                         cache: ResultCache | None = None, drawing: HeadPattern | None = None) -> PanelView:
     """One head of cached maps (L, H, T, T): its attention pattern, distance histogram and statistics.
@@ -64,6 +66,7 @@ def render_head_pattern(maps: torch.Tensor, layer: int, head: int, stats: HeadSt
     return PanelView(summary, figure, {"layer": layer, "head": head, **numbers}, drawing)
 
 
+@checked
 def head_pattern_panel(maps: torch.Tensor, layer: int = 0, head: int = 0, stats: HeadStats | None = None) -> LivePanel:
     """A panel with "layer" and "head" sliders over cached attention maps (L, H, T, T) (and their head_stats).
 
@@ -81,6 +84,7 @@ def head_pattern_panel(maps: torch.Tensor, layer: int = 0, head: int = 0, stats:
                      title="Pick a layer and a head")
 
 
+@checked(span=(1, 2**16))
 def default_attention_row(span: int = 64, seed: int = 0) -> torch.Tensor:
     """A softmax row over distances 0 … span − 1 with a local peak, a far bump and a first-token sink (seeded).
 
@@ -94,6 +98,7 @@ def default_attention_row(span: int = 64, seed: int = 0) -> torch.Tensor:
     return scores.softmax(-1)
 
 
+@checked(span=(1, 2**16))
 def render_span_mask(z: float, R: float, row: torch.Tensor | None = None, span: int = 64,
                      drawing: SpanMask | None = None) -> PanelView:
     """The adaptive-span mask for (z, R) and one attention row (indexed by distance) masked and renormalised.
@@ -127,6 +132,7 @@ def _share(fraction: float) -> str:
     return f"{fraction:.1%}" if fraction >= 0.001 or fraction == 0 else f"{fraction * 100:.2g}%"
 
 
+@checked(span=(1, 2**16))
 def span_mask_panel(row: torch.Tensor | None = None, span: int = 64, z: float = 16.0, R: float = 8.0) -> LivePanel:
     """A panel with z and R sliders redrawing the span mask and the masked attention row.
 
@@ -152,6 +158,7 @@ def _bertviz_input(attn: torch.Tensor, tokens: Sequence[str]) -> tuple:
     return tuple(layer[None] for layer in attn.double().round(decimals=2))  # one (1, H, T, T) per layer
 
 
+@checked
 def bertviz_head_view(attn: torch.Tensor, tokens: Sequence[str], layers: Sequence[int] | None = None) -> None:
     """bertviz's head view of maps (L, H, T, T), only `layers` embedded, served offline from installed packages.
 
@@ -162,6 +169,7 @@ def bertviz_head_view(attn: torch.Tensor, tokens: Sequence[str], layers: Sequenc
     head_view(_bertviz_input(attn, tokens), list(tokens), include_layers=None if layers is None else list(layers))
 
 
+@checked
 def bertviz_model_view(attn: torch.Tensor, tokens: Sequence[str], layers: Sequence[int] | None = None,
                        heads: Sequence[int] | None = None) -> None:
     """bertviz's model view (a thumbnail per chosen layer and head) of maps (L, H, T, T), served offline.

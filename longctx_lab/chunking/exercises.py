@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from ..core.checked import checked
 from ..core.answers import Mistake, NumberAnswer
 from ..core.exercise_kit import N_, Exercise
 from .plan import ChunkPlan
@@ -152,6 +153,7 @@ def _paragraph(text_name: str = "short_paragraph"):
     return text, offsets, sentences
 
 
+@checked
 @lru_cache(maxsize=1)
 def smallest_whole_overlap_answer(text_name: str = "short_paragraph", k: int = _K) -> int:
     """The smallest overlap with which every sentence of the text lies whole inside some chunk of k tokens.

@@ -14,8 +14,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ..core.checked import checked
 from ..core.checks import as_int
 
+_MAX_SPANS = 10**7  # a list of more chunk spans than this takes gigabytes; m and stride describe it without one
 __all__ = ["ChunkPlan", "chunk_ids", "seed_split_sequence", "split_sequence", "stitch"]
 
 
@@ -23,6 +25,7 @@ def _check_overlap(overlap: Any, k: int, k_name: str = "k") -> int:
     return as_int("overlap", overlap, 0, k - 1, note=f"{k_name} - 1: chunks must advance")
 
 
+@checked
 @dataclass(frozen=True)
 class ChunkPlan:
     """How n tokens split into m chunks of length k with `overlap` shared tokens (stride k - overlap).
@@ -55,6 +58,9 @@ class ChunkPlan:
     @property
     def spans(self) -> list[tuple[int, int]]:
         """Each chunk's token range [start, end); the last may be shorter than k."""
+        if self.m > _MAX_SPANS:
+            raise ValueError(f"spans would list m={self.m:,} chunks (n={self.n}, k={self.k}); valid: m ≤ {_MAX_SPANS:,} "
+                             "— use m, stride and padding, which need no list")
         return [(i * self.stride, min(i * self.stride + self.k, self.n)) for i in range(self.m)]
 
     @property
@@ -108,6 +114,7 @@ def _check_sequence(seq: Any, name: str = "seq") -> int:
     return len(seq)
 
 
+@checked
 def seed_split_sequence(seq, max_len=128):
     """The seed's §5.2 `split_sequence`, verbatim: consecutive slices, the last one short.
 
@@ -119,6 +126,7 @@ def seed_split_sequence(seq, max_len=128):
     return arrays
 
 
+@checked
 def split_sequence(seq: Sequence, max_len: int = 128, overlap: int = 0) -> list:
     """Cut `seq` into chunks of at most `max_len` items, consecutive chunks sharing `overlap` items.
 
@@ -131,6 +139,7 @@ def split_sequence(seq: Sequence, max_len: int = 128, overlap: int = 0) -> list:
     return [seq[start:end] for start, end in plan.spans]
 
 
+@checked
 def chunk_ids(ids, k: int, overlap: int = 0, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids as an (m, k) LongTensor of chunks plus an (m, k) attention mask (1 = real token).
 
@@ -166,6 +175,16 @@ def chunk_ids(ids, k: int, overlap: int = 0, pad_id: int = 0) -> tuple[torch.Ten
     return chunks, mask
 
 
+@checked
+def _same_items(a, b) -> bool:
+    """Whether two overlap windows hold the same items (lists, strs, tensors, arrays)."""
+    if isinstance(a, torch.Tensor):
+        return a.shape == b.shape and bool(torch.equal(a, b))
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    return list(a) == list(b)
+
+
 def stitch(chunks, overlap: int = 0, mask=None):
     """Join chunks back into the original sequence, keeping each overlap once and dropping padding.
 
@@ -196,6 +215,10 @@ def stitch(chunks, overlap: int = 0, mask=None):
         if len(chunk) <= overlap:
             raise ValueError(f"chunk {i} has {len(chunk)} items but overlap={overlap}: chunks must be longer "
                              "than the overlap they share with the previous one")
+        if overlap and not _same_items(chunks[i - 1][len(chunks[i - 1]) - overlap:], chunk[:overlap]):
+            raise ValueError(f"overlap={overlap}, but chunk {i} does not start with the last {overlap} item(s) of "
+                             f"chunk {i - 1}: stitching would drop items that differ; valid: the overlap the chunks "
+                             "were split with (split_sequence(..., overlap=...))")
     pieces = [first] + [chunk[overlap:] for chunk in chunks[1:]]
     if kind is str:
         return "".join(pieces)
@@ -211,6 +234,9 @@ def _stitch_batch(chunks: torch.Tensor, overlap: int, mask) -> torch.Tensor:
         raise ValueError(f"chunks must be an (m, k) tensor, got shape {tuple(chunks.shape)}")
     m, k = chunks.shape
     _check_overlap(overlap, k)
+    if overlap and m > 1 and not torch.equal(chunks[1:, :overlap], chunks[:-1, k - overlap:]):
+        raise ValueError(f"overlap={overlap}, but some chunk does not start with the last {overlap} ids of the one "
+                         "before: stitching would drop ids that differ; valid: the overlap chunk_ids used")
     body = torch.cat([chunks[0], chunks[1:, overlap:].reshape(-1)])  # (k + (m - 1) * stride,)
     if mask is None:
         return body

@@ -6,6 +6,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 
+from ..core.checked import checked
 from ..core.drawing import Drawing, strip_layers, token_strip
 from .plan import ChunkPlan
 
@@ -14,6 +15,7 @@ __all__ = ["ChunkStrip", "attention_costs", "chunk_strip", "cost_curves"]
 BYTES_FP32 = 4
 
 
+@checked(rows=(1, 64))
 def chunk_strip(plan: ChunkPlan, rows: int = 4, title: str | None = None) -> Figure:
     """The plan's n tokens as a strip wrapped into `rows` rows, coloured by chunk, overlaps hatched.
 
@@ -29,6 +31,7 @@ def _strip_title(plan: ChunkPlan) -> str:
             f"{plan.padding} pad tokens in the last chunk")
 
 
+@checked(n=(1, 2**24), rows=(1, 64))
 class ChunkStrip(Drawing):
     """The live panel's chunk strip for n tokens in `rows` rows: image, hatching and title redrawn in place.
 
@@ -65,6 +68,7 @@ class ChunkStrip(Drawing):
         return self.figure
 
 
+@checked
 def attention_costs(n, k: int | None = None, overlap: int = 0, d_model: int = 384) -> dict[str, np.ndarray]:
     """Per layer, summed over heads: attention FLOPs (QKᵀ and AV, 4·d·scores) and fp32 score bytes per head.
 
@@ -86,6 +90,7 @@ def attention_costs(n, k: int | None = None, overlap: int = 0, d_model: int = 38
             "dense_flops": 24.0 * processed * d_model**2}
 
 
+@checked(n_max=(2, 2**40), d_model=(1, None))
 def cost_curves(ks=(128, 512), overlap: int = 0, d_model: int = 384, n_max: int = 2**17) -> Figure:
     """Attention FLOPs and score memory vs n (log-log) for full attention and for chunks of each k.
 

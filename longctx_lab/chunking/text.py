@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import torch
 
+from ..core.checked import checked
 from ..core.checks import as_int
 from ..core.data import split_sentences
 from ..core.timing import alternating_medians
@@ -15,6 +16,7 @@ from ..core.timing import alternating_medians
 __all__ = ["TextChunk", "chunk_text", "sentence_token_spans", "chunk_sentences", "spans_kept_whole", "batch_chunks", "encoder_flops", "forward_seconds"]
 
 
+@checked
 @dataclass(frozen=True)
 class TextChunk:
     """One chunk of a text: its model-ready ids, where it sits in the text, and that text.
@@ -56,6 +58,7 @@ def _special_frame(tokenizer) -> tuple[list[int], list[int]]:
     return list(ids[:first]), list(ids[last:])
 
 
+@checked
 def chunk_text(text: str, tokenizer, max_length: int, stride: int = 0) -> list[TextChunk]:
     """Chunk `text` exactly as `tokenizer(text, truncation=True, max_length=max_length,
     return_overflowing_tokens=True, stride=stride)` does, adding each chunk's character span.
@@ -84,6 +87,7 @@ def chunk_text(text: str, tokenizer, max_length: int, stride: int = 0) -> list[T
     return chunks
 
 
+@checked
 def sentence_token_spans(text: str, tokenizer, sentence_spans: Sequence[tuple[int, int]] | None = None):
     """The text's content token ids, their character offsets, and each sentence's [start, end) token range.
 
@@ -110,6 +114,7 @@ def sentence_token_spans(text: str, tokenizer, sentence_spans: Sequence[tuple[in
     return ids, offsets, spans
 
 
+@checked
 def chunk_sentences(text: str, tokenizer, max_length: int,
                     sentence_spans: Sequence[tuple[int, int]] | None = None) -> list[TextChunk]:
     """Pack whole sentences into chunks of at most `max_length` tokens (special tokens included).
@@ -144,6 +149,7 @@ def chunk_sentences(text: str, tokenizer, max_length: int,
     ]
 
 
+@checked
 def spans_kept_whole(chunk_spans: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> list[bool]:
     """For each [start, end) span (e.g. a sentence's tokens), whether some chunk contains it whole.
 
@@ -152,6 +158,7 @@ def spans_kept_whole(chunk_spans: Sequence[tuple[int, int]], spans: Sequence[tup
     return [any(c_start <= start and end <= c_end for c_start, c_end in chunk_spans) for start, end in spans]
 
 
+@checked
 def batch_chunks(chunks: Sequence[TextChunk], tokenizer, return_tensors: str = "pt"):
     """Pad the chunks' ids into one batch with an attention mask: the model input the seed never built.
 
@@ -162,6 +169,7 @@ def batch_chunks(chunks: Sequence[TextChunk], tokenizer, return_tensors: str = "
     return tokenizer.pad({"input_ids": [chunk.input_ids for chunk in chunks]}, return_tensors=return_tensors)
 
 
+@checked
 def encoder_flops(batch: int, length: int, d_model: int = 384, n_layers: int = 6) -> dict[str, float]:
     """Forward FLOPs of a BERT-style encoder on a (batch, length) input: dense 24·d² per token, attention 4·d per score.
 
@@ -173,6 +181,7 @@ def encoder_flops(batch: int, length: int, d_model: int = 384, n_layers: int = 6
     return {"dense": dense, "attention": attention, "total": dense + attention}
 
 
+@checked(repeat=(1, 1000), warmup=(0, 1000))
 def forward_seconds(model: torch.nn.Module, batches: dict[str, Any], repeat: int = 5, warmup: int = 1) -> dict[str, float]:
     """Median wall time in seconds of `model(**batch)` for each named batch, under inference mode.
 

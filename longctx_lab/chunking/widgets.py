@@ -10,6 +10,7 @@ from functools import partial
 
 import ipywidgets as widgets
 
+from ..core.checked import checked
 from ..core.panels import LinkedControls, LivePanel, PanelView
 from .plan import ChunkPlan
 from .plots import BYTES_FP32, ChunkStrip
@@ -23,6 +24,7 @@ def _mib(entries: int) -> str:
     return f"{entries * BYTES_FP32 / 2**20:,.2f} MiB"
 
 
+@checked
 def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4, drawing: ChunkStrip | None = None) -> PanelView:
     """The panel's view for n tokens in chunks of k with `overlap`: strip, m, duplicates, score memory.
 
@@ -47,6 +49,7 @@ def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4, drawi
     return PanelView(summary=summary, figure=drawing.update(plan), data=data, drawing=drawing)
 
 
+@checked
 def document_token_count(text: str | None = None, tokenizer=None) -> int:
     """Content tokens (no special tokens) of `text` (default: the kit's long document) under `tokenizer` (default MiniLM's).
 
@@ -63,6 +66,7 @@ def document_token_count(text: str | None = None, tokenizer=None) -> int:
     return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
 
+@checked
 def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: int = 0, k_min: int = 16,
                 k_max: int = MINILM_CONTENT_TOKENS, rows: int = 4) -> LivePanel:
     """A live panel with linked k, m and overlap sliders over the tokenized document.
@@ -75,6 +79,7 @@ def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: 
                      title=f"Chunking {n} tokens: move k, m or the overlap")
 
 
+@checked
 class ChunkControls(LinkedControls):
     """Linked k, m and overlap sliders for n tokens: moving k sets m, choosing m sets k, overlap stays < k.
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..core.checked import checked
 from .variants import cast_weights, prune, quantize_int8
 from .yardstick import VariantReport, evaluate_variant
 
@@ -20,6 +21,7 @@ __all__ = ["BIT_LABELS", "build_variant", "compression_grid"]
 BIT_LABELS = {32: "fp32", 16: "bf16", 8: "int8"}
 
 
+@checked
 def build_variant(model, sparsity: float, bits: int):
     """MiniLM pruned to `sparsity` (global magnitude), then stored at `bits` (32 fp32, 16 bf16, 8 int8).
 
@@ -42,6 +44,7 @@ def _store_at(model, bits: int):
     return quantize_int8(model) if bits == 8 else model
 
 
+@checked
 def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tensor,
                      sparsities: Sequence[float] = (0.0, 0.25, 0.5, 0.75), bits: Sequence[int] = (32, 16, 8),
                      cache: ResultCache | None = None) -> dict[tuple[float, int], VariantReport]:

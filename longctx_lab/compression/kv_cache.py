@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
-from ..core.checks import as_float, as_int
+from ..core.checked import checked
+from ..core.checks import as_float, as_int, check_finite
 from ..core.hf import cache_kwargs, new_cache
 
 __all__ = ["KVQuantResult", "fake_quantize", "kv_cache_bytes", "kv_head_dim", "kv_quant_curve", "kv_quant_nll",
@@ -23,6 +25,7 @@ __all__ = ["KVQuantResult", "fake_quantize", "kv_cache_bytes", "kv_head_dim", "k
 SUPPORTED_BITS = (2, 4, 8)
 
 
+@checked
 def kv_head_dim(config) -> int:
     """The per-head width of a transformers config: `head_dim` if set, else hidden_size / num_attention_heads.
 
@@ -40,6 +43,7 @@ def _kv_heads(config) -> int:
     return getattr(config, "num_key_value_heads", None) or config.num_attention_heads
 
 
+@checked
 def llama3_8b_config(num_key_value_heads: int = 8):
     """A LlamaConfig with Llama-3-8B's public shape (32 layers, 32 query heads, 8 KV heads, d_model 4096); no weights.
 
@@ -54,6 +58,7 @@ def llama3_8b_config(num_key_value_heads: int = 8):
                        num_attention_heads=32, num_key_value_heads=num_key_value_heads, max_position_embeddings=8192)
 
 
+@checked
 def kv_cache_bytes(config, seq_len: int, bytes_per_value: float, batch: int = 1) -> int:
     """Bytes of keys + values for `seq_len` tokens: 2 × layers × KV heads × head_dim × seq_len × batch × bytes.
 
@@ -76,6 +81,7 @@ def _check_window_group(window, group) -> None:
     as_int("group", group, 1)
 
 
+@checked
 def fake_quantize(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
     """x rounded to 2^bits levels spanning min..max along `dim` (one scale and offset per slice), then back to float.
 
@@ -85,11 +91,14 @@ def fake_quantize(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
     _check_bits(bits)
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got {type(x).__name__}")
+    dim = as_int("dim", dim, -x.dim(), x.dim() - 1, note="a dimension of x")
+    check_finite("x", x)
     low, high = x.amin(dim, keepdim=True), x.amax(dim, keepdim=True)
     scale = (high - low).clamp(min=1e-8) / (2**bits - 1)
     return ((x - low) / scale).round().clamp(0, 2**bits - 1) * scale + low
 
 
+@checked
 def kv_quantized_bytes(config, seq_len: int, bits: int, window: int, group: int, n_quantized: int | None = None,
                        batch: int = 1) -> int:
     """Bytes of a KIVI-style cache: quantized tokens at `bits` plus fp16 scales/offsets, the rest in fp16.
@@ -115,6 +124,7 @@ def kv_quantized_bytes(config, seq_len: int, bits: int, window: int, group: int,
     return int(per_layer * config.num_hidden_layers * batch)
 
 
+@checked
 @dataclass
 class KVQuantResult:
     """Decoding the second half with a quantized cache: mean NLL, perplexity, bytes vs an fp16 cache."""
@@ -133,6 +143,7 @@ class KVQuantResult:
         return self.cache_bytes / self.fp16_bytes
 
 
+@checked
 def kv_quant_nll(model, input_ids: torch.Tensor, bits: int | None, window: int = 128, group: int = 64,
                  chunk: int = 64, prefix: int | None = None) -> KVQuantResult:
     """Perplexity of tokens after `prefix` when they are decoded chunk by chunk against a quantized KV cache.
@@ -146,8 +157,9 @@ def kv_quant_nll(model, input_ids: torch.Tensor, bits: int | None, window: int =
     return kv_quant_curve(model, input_ids, (bits,), window, group, chunk, prefix)[0]
 
 
+@checked
 @torch.inference_mode()
-def kv_quant_curve(model, input_ids: torch.Tensor, bits_options=(None, 8, 4, 2), window: int = 128, group: int = 64,
+def kv_quant_curve(model, input_ids: torch.Tensor, bits_options: Sequence[int | None] = (None, 8, 4, 2), window: int = 128, group: int = 64,
                    chunk: int = 64, prefix: int | None = None) -> list[KVQuantResult]:
     """kv_quant_nll for several bit widths (None = full precision), encoding the shared prefix only once.
 

@@ -5,6 +5,7 @@ from typing import Sequence
 
 from matplotlib.figure import Figure
 
+from ..core.checked import checked
 from ..core.drawing import Drawing
 from .kv_cache import kv_cache_bytes
 
@@ -13,6 +14,7 @@ __all__ = ["SparsityBits", "kv_growth_chart", "kv_quant_chart", "tradeoff_chart"
 MB = 1e6
 
 
+@checked
 class SparsityBits(Drawing):
     """The compression panel's figure over a (sparsity, bits) grid: fidelity curves, the setting ringed, sizes as bars.
 
@@ -51,6 +53,7 @@ class SparsityBits(Drawing):
         return self.figure
 
 
+@checked
 def tradeoff_chart(reports: Sequence, quality: str = "fidelity_mean") -> Figure:
     """Every variant twice: quality vs size (left) and quality vs latency (right); the fp32 row is the first.
 
@@ -77,6 +80,7 @@ def tradeoff_chart(reports: Sequence, quality: str = "fidelity_mean") -> Figure:
     return fig
 
 
+@checked
 def kv_growth_chart(configs: dict, max_len: int = 32768, bytes_per_value: float = 2) -> Figure:
     """KV-cache size (GiB, log scale) against context length n for each named transformers config.
 
@@ -101,6 +105,7 @@ def kv_growth_chart(configs: dict, max_len: int = 32768, bytes_per_value: float 
     return fig
 
 
+@checked
 def kv_quant_chart(results: Sequence) -> Figure:
     """Perplexity vs KV-cache memory (relative to fp16) for each bit width of kv_quant_curve.
 

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 from tqdm.auto import tqdm
 
+from ..core.checked import checked
 from ..core.checks import as_float, as_int, check_module
 from ..core.hf import mean_pool
 from .yardstick import sentence_embeddings
@@ -39,6 +40,7 @@ def _prunable_linears(model) -> list[tuple[nn.Module, str]]:
     return [(m, "weight") for m in model.modules() if isinstance(m, nn.Linear) and id(m.weight) not in tied]
 
 
+@checked
 def prune(model, amount: float, structured: bool = False, scope: str = "global"):
     """A copy with the smallest-|w| fraction `amount` of linear weights zeroed (or heads removed if structured).
 
@@ -64,6 +66,7 @@ def prune(model, amount: float, structured: bool = False, scope: str = "global")
     return pruned
 
 
+@checked
 def linear_sparsity(model) -> float:
     """Fraction of exactly-zero weights over the prunable Linear layers.
 
@@ -76,6 +79,7 @@ def linear_sparsity(model) -> float:
     return sum((w == 0).sum().item() for w in weights) / sum(w.numel() for w in weights)
 
 
+@checked(max_length=(1, 2**16))
 @torch.inference_mode()
 def head_importance(model, tokenizer, texts: list[str], max_length: int = 64) -> torch.Tensor:
     """(layers, heads) importance: mean norm of each head's contribution ‖o_h W_O,h‖ to the attention output.
@@ -104,6 +108,7 @@ def head_importance(model, tokenizer, texts: list[str], max_length: int = 64) ->
     return torch.stack(scores)
 
 
+@checked
 def prune_heads(model, fraction: float, scores: torch.Tensor | None = None):
     """A copy of a BERT encoder with the lowest-scoring `fraction` of heads in every layer cut out of its weights.
 
@@ -147,6 +152,7 @@ def _weight_head_score(attention) -> torch.Tensor:
     return w_v.flatten(1).norm(dim=1) * w_o.transpose(0, 1).flatten(1).norm(dim=1)
 
 
+@checked
 def quantize_int8(model, per_channel: bool = True):
     """A copy whose nn.Linear layers run int8: int8 weights (a scale per output row), activations quantized per batch.
 
@@ -167,6 +173,7 @@ def quantize_int8(model, per_channel: bool = True):
         return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear: qconfig}, dtype=torch.qint8)
 
 
+@checked
 def cast_weights(model, dtype: torch.dtype):
     """A copy with every floating parameter and buffer stored as `dtype` (torch.float16 or torch.bfloat16).
 
@@ -178,6 +185,7 @@ def cast_weights(model, dtype: torch.dtype):
     return copy.deepcopy(model).to(dtype)
 
 
+@checked(batch_size=(1, 2**16), max_length=(1, 2**16), steps=(1, 10**6), n_layers=(1, None), lr=(0, None, True))
 def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int = 200, batch_size: int = 16,
             lr: float = 1e-4, max_length: int = 64, seed: int = 0):
     """A student with the teacher's (frozen) embeddings and `n_layers` of its layers, trained to match its sentence embeddings.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..core.checked import checked
 from ..core.panels import LivePanel, PanelView
 from .grid import BIT_LABELS
 from .plots import SparsityBits
@@ -14,6 +15,7 @@ from .yardstick import VariantReport
 
 __all__ = ["compression_panel", "render_compression"]
 
+@checked
 def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int], VariantReport],
                        drawing: SparsityBits | None = None) -> PanelView:
     """The view for one setting: a summary line and fidelity-vs-sparsity curves with the setting marked.
@@ -35,6 +37,7 @@ def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int],
     return PanelView(summary, figure, data, drawing)
 
 
+@checked
 def compression_panel(grid: dict[tuple[float, int], VariantReport]) -> LivePanel:
     """A LivePanel with a sparsity slider and a bit-width toggle over a precomputed compression_grid.
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from ..core.checks import check_module
+from ..core.checked import checked
+from ..core.checks import check_module, vocab_size
 from ..core.data import data_dir
 from ..core.hf import mean_pool
 
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 
+@checked
 def load_retrieval_eval() -> list[dict]:
     """The kit's 208 query → passage pairs (fields id, topic, query, passage); item i's answer is passage i.
 
@@ -37,6 +39,7 @@ def load_retrieval_eval() -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+@checked(max_length=(1, 2**16), batch_size=(1, 2**16))
 @torch.inference_mode()
 def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64, batch_size: int = 64) -> torch.Tensor:
     """Unit-length sentence embeddings (N, d): mean of the last hidden states over the attention mask, fp32.
@@ -57,6 +60,7 @@ def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64
     return out
 
 
+@checked
 @dataclass
 class EmbeddingScore:
     """How one model does on the yardstick: top-1 retrieval accuracy and cosine fidelity to a reference."""
@@ -67,6 +71,7 @@ class EmbeddingScore:
     embeddings: torch.Tensor
 
 
+@checked(max_length=(1, 2**16))
 def embedding_score(model, tokenizer, items: list[dict], reference: torch.Tensor | None = None,
                     max_length: int = 64) -> EmbeddingScore:
     """Top-1 query → passage accuracy and per-text cosine to `reference` embeddings (queries then passages).
@@ -85,6 +90,7 @@ def embedding_score(model, tokenizer, items: list[dict], reference: torch.Tensor
     return EmbeddingScore(top1, cos.mean().item(), cos.min().item(), emb)
 
 
+@checked
 @dataclass
 class VariantReport:
     """One compressed variant on the yardstick: bytes, accuracy, fidelity to fp32 and (optionally) latency."""
@@ -98,6 +104,7 @@ class VariantReport:
     embeddings: torch.Tensor | None = field(default=None, repr=False)
 
 
+@checked(latency_batch=(1, 2**16), seq_len=(1, 2**16))
 def evaluate_variant(name: str, model, tokenizer, items: list[dict], reference: torch.Tensor | None = None,
                      latency_batch: int | None = None, seq_len: int = 128) -> VariantReport:
     """Size, top-1, fidelity to `reference` and, if latency_batch is given, forward latency of one variant.
@@ -112,6 +119,7 @@ def evaluate_variant(name: str, model, tokenizer, items: list[dict], reference: 
                          score.embeddings)
 
 
+@checked
 def model_size_bytes(model) -> int:
     """Bytes of parameters + buffers, counting int8 packed weights of dynamically quantized Linear layers.
 
@@ -131,6 +139,7 @@ def model_size_bytes(model) -> int:
     return total
 
 
+@checked(batch=(1, 2**16), seq_len=(1, 2**16), repeat=(1, 1000), vocab=(2, None))
 @torch.inference_mode()
 def measure_latency(model, batch: int = 32, seq_len: int = 128, repeat: int = 3, vocab: int = 30000) -> float:
     """Median seconds of one forward pass on a fixed random (batch, seq_len) batch, after one warm-up.
@@ -138,7 +147,10 @@ def measure_latency(model, batch: int = 32, seq_len: int = 128, repeat: int = 3,
     Taught in 05_compression, § Measuring.
     """
     check_module(model, example="load_minilm()")
-    ids = torch.randint(1000, vocab, (batch, seq_len), generator=torch.Generator().manual_seed(0))
+    size = vocab_size(model)
+    if size is not None and vocab > size:
+        raise ValueError(f"vocab={vocab} is out of range; valid: vocab ≤ {size} (the model's vocab_size)")
+    ids = torch.randint(min(1000, vocab - 1), vocab, (batch, seq_len), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
     model(input_ids=ids, attention_mask=mask)
     times = []
@@ -189,6 +201,7 @@ def _cpu_flags() -> set[str]:
     return flags
 
 
+@checked
 def half_precision_units(flags: Iterable[str] | None = None) -> dict[str, str | None]:
     """The bf16 and fp16 matrix instructions this CPU has, e.g. {"bf16": "AMX-BF16", "fp16": None}.
 
@@ -238,6 +251,7 @@ def _latency_table(latencies) -> dict[str, float]:
     return table
 
 
+@checked
 def half_precision_note(latencies, units: Mapping[str, str | None] | None = None) -> str:
     """One sentence per half precision: how fast bf16 / fp16 ran against fp32 on this machine, and why.
 

@@ -12,10 +12,12 @@ import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from tqdm.auto import tqdm
 
+from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
 from ..core.checks import as_ids, as_int
 from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
@@ -30,6 +32,7 @@ __all__ = [
 RESULTS_FILE = "needle_results.json"
 
 
+@checked
 def repeated_document_ids(tokenizer, n_tokens: int) -> torch.Tensor:
     """The long document's token ids, repeated (blank line between copies) and cut to exactly n_tokens.
 
@@ -43,6 +46,7 @@ def repeated_document_ids(tokenizer, n_tokens: int) -> torch.Tensor:
     return torch.tensor((once * copies)[:n_tokens])
 
 
+@checked(chunk=(1, None))
 def long_context_nll(model, input_ids, method: str = "none", factor: float = 1.0, chunk: int = 1024) -> torch.Tensor:
     """NLL (nats) of tokens 1..n−1 in one forward pass with RoPE scaled by `method`/`factor`: shape (n − 1,).
 
@@ -79,6 +83,7 @@ def _score_answers(model, cache, first: torch.Tensor, answers: list[list[int]], 
     return totals.tolist()
 
 
+@checked
 @dataclass(frozen=True)
 class NeedleTrial:
     """One pass-key trial: what the model generated, and how the true key scores against distractors."""
@@ -97,6 +102,7 @@ class NeedleTrial:
         return asdict(self)
 
 
+@checked(n_distractors=(1, None), max_new_tokens=(1, 1024))
 def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n_distractors: int = 9,
                  max_new_tokens: int = 8, method: str = "none", factor: float = 1.0,
                  filler: str | None = None) -> NeedleTrial:
@@ -136,6 +142,7 @@ def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n
     )
 
 
+@checked
 def attention_to_needle(model, tokenizer, n_tokens: int, depth: float, seed: int = 0) -> torch.Tensor:
     """Attention mass from the question's last token onto the needle's tokens, per layer and head: (L, H).
 
@@ -151,7 +158,8 @@ def attention_to_needle(model, tokenizer, n_tokens: int, depth: float, seed: int
     return torch.stack(masses)  # (L, H)
 
 
-def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_sizes, query: str = QUESTION) -> dict:
+@checked
+def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_sizes: Sequence[int], query: str = QUESTION) -> dict:
     """Rank of the chunk holding `needle` among k-token chunks of `text`, by cosine similarity to `query`.
 
     Chunks follow `ChunkPlan(n, k)` on the encoder's own tokens; embeddings are mean-pooled and
@@ -192,6 +200,7 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
     return ranks
 
 
+@checked
 def results_path() -> Path:
     """Where the precomputed chapter-6 results live: data/needle_results.json.
 
@@ -200,6 +209,7 @@ def results_path() -> Path:
     return data_dir() / RESULTS_FILE
 
 
+@checked
 def load_extension_results(path: str | Path | None = None) -> dict:
     """The precomputed results (settings, versions, perplexity curves, needle grid, attention masses).
 
@@ -220,6 +230,7 @@ def _versions(model) -> dict:
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"}
 
 
+@checked(ppl_tokens=(2, None), bin_size=(1, None), attention_tokens=(2, None))
 def compute_extension_results(model, tokenizer, eager_model=None, ppl_tokens: int = 16384, factor: float = 2.0,
                               methods=("none", "linear", "ntk", "dynamic", "yarn"), bin_size: int = 256,
                               lengths=(256, 512, 1024, 2048, 4096, 8192, 12288, 16384),

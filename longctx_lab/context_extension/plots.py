@@ -12,6 +12,7 @@ from matplotlib.path import Path
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
+from ..core.checked import checked
 from ..core.drawing import Drawing, decade_limits
 from .rope import ScaledRope
 
@@ -21,6 +22,7 @@ __all__ = ["NeedleHeatmap", "RopeFrequencies", "attention_mass_figure", "frequen
 NEEDLE_MEASURES = ("found", "rank", "key_logprob")
 
 
+@checked
 def frequency_figure(ropes: Sequence[ScaledRope], trained_positions: int = 8192) -> Figure:
     """Inverse frequency and wavelength of each dimension pair, one line per scaling setting.
 
@@ -46,6 +48,7 @@ def frequency_figure(ropes: Sequence[ScaledRope], trained_positions: int = 8192)
     return fig
 
 
+@checked
 class RopeFrequencies(Drawing):
     """Plain RoPE and one scaled setting: inverse frequency and wavelength per dimension pair, redrawn in place.
 
@@ -91,6 +94,7 @@ class RopeFrequencies(Drawing):
         return self.figure
 
 
+@checked
 def score_by_distance_figure(distances, scores: dict[str, np.ndarray]) -> Figure:
     """The rotated q·k score against the distance Δ between query and key, one line per setting.
 
@@ -107,6 +111,7 @@ def score_by_distance_figure(distances, scores: dict[str, np.ndarray]) -> Figure
     return fig
 
 
+@checked
 def perplexity_curves(curves: dict[str, Sequence[float]], bin_size: int, trained_positions: int,
                       copy_starts: Sequence[int] = ()) -> Figure:
     """Mean token NLL per bin of positions for each scaling method, with the trained length marked.
@@ -128,6 +133,7 @@ def perplexity_curves(curves: dict[str, Sequence[float]], bin_size: int, trained
     return fig
 
 
+@checked
 def needle_grid(results: dict, method: str, measure: str = "found") -> tuple[np.ndarray, list[int], list[float]]:
     """The cached needle results of `method` as a (depths, lengths) array of `measure`.
 
@@ -144,6 +150,7 @@ def needle_grid(results: dict, method: str, measure: str = "found") -> tuple[np.
     return grid, lengths, depths
 
 
+@checked
 def needle_heatmap(results: dict, method: str, measure: str = "found", ax=None) -> Figure:
     """Heatmap of one needle measure over context length × needle depth, the trained length marked.
 
@@ -175,6 +182,7 @@ def needle_heatmap(results: dict, method: str, measure: str = "found", ax=None) 
     return fig
 
 
+@checked
 class NeedleHeatmap(Drawing):
     """The cached needle grid as a heatmap, one method and measure at a time, redrawn in place.
 
@@ -247,6 +255,7 @@ def _needle_style(results: dict, measure: str) -> tuple[str, float, float]:
             "key_logprob": ("RdYlGn", -30, 0)}[measure]
 
 
+@checked
 def attention_mass_figure(mass, title: str = "") -> Figure:
     """Attention mass from the question's last token onto the needle, layers down, heads across.
 
@@ -263,6 +272,7 @@ def attention_mass_figure(mass, title: str = "") -> Figure:
     return fig
 
 
+@checked
 def retrieval_figure(ranks: dict[int, int], n_chunks: dict[int, int]) -> Figure:
     """Rank of the needle's chunk against the number of chunks, for each chunk size k.
 

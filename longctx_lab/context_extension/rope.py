@@ -16,6 +16,7 @@ from typing import Iterator
 
 import torch
 
+from ..core.checked import checked
 from ..core.checks import as_float, as_ids, as_int
 from ..core.hf import require_eager
 
@@ -39,6 +40,7 @@ def _check_head_dim(head_dim) -> int:
     return head_dim
 
 
+@checked(head_dim=(2, 2**16))
 def rope_frequencies(head_dim: int, base: float = 100000.0) -> torch.Tensor:
     """Inverse frequencies θᵢ = base^(−2i/d), i = 0 … d/2 − 1: shape (d/2,), fastest first.
 
@@ -50,6 +52,7 @@ def rope_frequencies(head_dim: int, base: float = 100000.0) -> torch.Tensor:
     return 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
 
 
+@checked
 def rope_wavelengths(inv_freq: torch.Tensor) -> torch.Tensor:
     """Tokens per full turn of each dimension pair: 2π / θᵢ.
 
@@ -67,6 +70,7 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+@checked
 def apply_rope(x: torch.Tensor, positions, inv_freq: torch.Tensor, attention_factor: float = 1.0) -> torch.Tensor:
     """Rotate x (..., T, d) at `positions` (T,): pair (i, i + d/2) turns by angle position·θᵢ.
 
@@ -92,6 +96,7 @@ def apply_rope(x: torch.Tensor, positions, inv_freq: torch.Tensor, attention_fac
     return rotated.to(x.dtype)
 
 
+@checked
 def rope_score_by_distance(q: torch.Tensor, k: torch.Tensor, inv_freq: torch.Tensor, distances) -> torch.Tensor:
     """The score q·k after rotation, with the query `Δ` tokens after the key, for each Δ in `distances`.
 
@@ -120,6 +125,7 @@ def _check_factor(factor, method: str) -> float:
     return factor
 
 
+@checked
 @dataclass(frozen=True)
 class ScaledRope:
     """Inverse frequencies of one scaling setting and the factor YaRN puts on cos/sin."""
@@ -148,6 +154,7 @@ def _yarn_ramp(head_dim: int, base: float, original: int, beta_fast: float, beta
     return 1 - ramp
 
 
+@checked(head_dim=(2, 2**16), beta_fast=(0, None, True), beta_slow=(0, None, True), low_freq_factor=(0, None, True), high_freq_factor=(0, None, True))
 def scaled_rope_frequencies(
     head_dim: int, base: float = 100000.0, method: str = "none", factor: float = 1.0,
     original_max_positions: int = 8192, seq_len: int | None = None,
@@ -187,6 +194,7 @@ def scaled_rope_frequencies(
     return ScaledRope(method, factor, inv_freq, attention_factor)
 
 
+@checked
 def rope_parameters_for(method: str, factor: float, base: float = 100000.0, original_max_positions: int = 8192,
                         head_dim: int = 64) -> dict:
     """The `config.rope_parameters` dict that makes transformers apply `method` with `factor`.
@@ -217,6 +225,7 @@ def _scaled_config(config, method: str, factor: float):
     return scaled
 
 
+@checked
 def transformers_rope_frequencies(config, method: str, factor: float, seq_len: int | None = None):
     """transformers' own (inv_freq, attention_factor) for `method`, from `ROPE_INIT_FUNCTIONS`.
 
@@ -232,6 +241,7 @@ def transformers_rope_frequencies(config, method: str, factor: float, seq_len: i
     return ROPE_INIT_FUNCTIONS[rope_type](scaled, None, seq_len=seq_len)
 
 
+@checked
 @contextmanager
 def use_rope_scaling(model, method: str, factor: float = 1.0) -> Iterator[torch.nn.Module]:
     """Run a Llama-family model with its rotary embedding rebuilt for `method` and `factor`; restored on exit.
@@ -259,6 +269,7 @@ def _attention_layer(model, layer: int):
     return layers[as_int("layer", layer, 0, len(layers) - 1)].self_attn
 
 
+@checked
 def rope_check(model, input_ids, layer: int = 0) -> dict[str, float]:
     """How far the kit's RoPE is from the model's own on real activations (max absolute differences).
 

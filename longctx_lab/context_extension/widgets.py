@@ -5,6 +5,7 @@ from functools import lru_cache
 
 import ipywidgets as widgets
 
+from ..core.checked import checked
 from ..core.drawing import decade_limits
 from ..core.panels import LivePanel, PanelView, disabled_when
 from .needle import load_extension_results
@@ -23,6 +24,7 @@ def _rope(head_dim: int, base: float, method: str, factor: float, trained_positi
                                    original_max_positions=trained_positions, seq_len=int(factor * trained_positions))
 
 
+@checked
 def render_rope_scaling(method: str = "yarn", factor: float = 2.0, head_dim: int = 64, base: float = 100000.0,
                         trained_positions: int = 8192, drawing: RopeFrequencies | None = None) -> PanelView:
     """Plain RoPE beside `method` with scale factor s: inverse frequencies and wavelengths per dimension pair.
@@ -46,6 +48,7 @@ def render_rope_scaling(method: str = "yarn", factor: float = 2.0, head_dim: int
     }, drawing)
 
 
+@checked
 def rope_scaling_panel(method: str = "yarn", factor: float = 2.0) -> LivePanel:
     """A panel with the method and scale factor s driving `render_rope_scaling` (s greyed out for "none").
 
@@ -66,6 +69,7 @@ def rope_scaling_panel(method: str = "yarn", factor: float = 2.0) -> LivePanel:
                      links=[disabled_when("factor", lambda values: values["method"] == "none")])
 
 
+@checked
 def render_needle_heatmap(method: str = "none", measure: str = "found", results: dict | None = None,
                           drawing: NeedleHeatmap | None = None) -> PanelView:
     """The cached needle grid of one method as a heatmap (no model runs: instant).
@@ -83,6 +87,7 @@ def render_needle_heatmap(method: str = "none", measure: str = "found", results:
                      {"method": method, "measure": measure, "grid": grid, "lengths": lengths, "depths": depths}, drawing)
 
 
+@checked
 def needle_heatmap_panel(results: dict | None = None) -> LivePanel:
     """A panel choosing the scaling method and the measure of the cached needle heatmap.
 

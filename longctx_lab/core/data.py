@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checked import checked
 from .checks import as_float, as_int
 
 __all__ = [
@@ -30,6 +31,7 @@ MAX_HAYSTACK_TOKENS = 1 << 20  # far beyond any kit model; stops a typo from eat
 _TEXT_SUFFIXES = (".md", ".txt")
 
 
+@checked
 def data_dir() -> Path:
     """The folder of bundled texts: $LONGCTX_LAB_DATA if set, else the repository's data/ folder.
 
@@ -49,6 +51,7 @@ def data_dir() -> Path:
     return path
 
 
+@checked
 def list_texts() -> list[str]:
     """Names of the bundled texts (the .md and .txt files of data_dir(), README excluded), sorted.
 
@@ -59,6 +62,7 @@ def list_texts() -> list[str]:
     return sorted(names)
 
 
+@checked
 def load_text(name: str = "long_document") -> str:
     """The bundled text called `name` (see list_texts()), with surrounding whitespace removed.
 
@@ -98,6 +102,7 @@ def _blocks(text: str):
         yield start, pos
 
 
+@checked
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans [start, end) of the sentences of `text`, in order.
 
@@ -122,6 +127,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+@checked
 @dataclass(frozen=True)
 class Haystack:
     """A pass-key prompt: filler with the needle sentence at `depth`, then the question, as token ids."""
@@ -202,6 +208,7 @@ def _fill(tokenizer, sentences: list[str], n_fill: int) -> tuple[list[int], list
     return ids[drop:], sorted(bounds)
 
 
+@checked
 def make_haystack(
     tokenizer, n_tokens: int, depth: float, key: str | None = None, seed: int = 0, filler: str | None = None
 ) -> Haystack:
@@ -246,6 +253,7 @@ def make_haystack(
     )
 
 
+@checked
 def answer_ids(tokenizer, key: str) -> list[int]:
     """Token ids of " " + key: the continuation a model should produce after the haystack's question.
 
@@ -255,6 +263,7 @@ def answer_ids(tokenizer, key: str) -> list[int]:
     return _encode(tokenizer, " " + _check_key(key))
 
 
+@checked
 def distractor_keys(key: str, count: int, seed: int = 0) -> list[str]:
     """`count` distinct keys with as many digits as `key`, none equal to it (no leading 0 unless 1 digit).
 

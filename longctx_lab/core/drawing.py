@@ -18,6 +18,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 
+from .checked import MAX_SIZE
+from .checks import as_int
+
 __all__ = ["Drawing", "attention_heatmap_grid", "decade_limits", "distance_bin_labels", "distance_bins",
            "figure_fingerprint", "segment_colors", "strip_layers", "token_strip"]
 
@@ -100,6 +103,7 @@ def distance_bins(t: int) -> np.ndarray:
 
     Taught in 03_attention, § Which heads look far, and 02_segment_loss, § Loss by position.
     """
+    t = as_int("t", t, 1, MAX_SIZE)
     edges = [0, 1] + [2**i for i in range(1, max(1, math.ceil(math.log2(max(t, 2)))) + 1)]
     return np.array(sorted({min(e, t) for e in edges}), dtype=np.float64)
 

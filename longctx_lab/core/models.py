@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .checked import checked
 from .checks import as_int
 
 __all__ = [
@@ -48,6 +49,7 @@ class MissingModelError(ImportError):
     """A packaged model is not installed; the message names the pip command that installs it."""
 
 
+@checked
 @dataclass(frozen=True)
 class ModelInfo:
     """What one registered model is and whether it can be loaded here."""
@@ -59,6 +61,7 @@ class ModelInfo:
     install_command: str | None
 
 
+@checked
 def default_device(device: str | torch.device | None = None) -> torch.device:
     """The device models go to: `device` if given, else $LONGCTX_LAB_DEVICE, else CUDA if present, else CPU.
 
@@ -78,6 +81,7 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     return resolved
 
 
+@checked
 def cache_dir() -> Path:
     """Where converted checkpoints live: $LONGCTX_LAB_CACHE, default ~/.cache/longctx_lab."""
     return Path(os.environ.get("LONGCTX_LAB_CACHE") or Path.home() / ".cache" / "longctx_lab")
@@ -102,6 +106,7 @@ def _smollm2_gguf() -> Path | None:
     return root / SMOLLM2_GGUF if root is not None and (root / SMOLLM2_GGUF).exists() else None
 
 
+@checked
 def available_models() -> dict[str, ModelInfo]:
     """Which of the kit's models can be loaded on this machine, and how to install the missing ones.
 
@@ -141,6 +146,7 @@ def _check_attn(attn_implementation: str | None) -> None:
         raise ValueError(f"attn_implementation={attn_implementation!r} is not supported; use one of {allowed}")
 
 
+@checked
 def load_minilm(device: str | torch.device | None = None, attn_implementation: str | None = "eager"):
     """Load all-MiniLM-L6-v2 (a BertModel) and its WordPiece tokenizer from the installed package.
 
@@ -159,6 +165,7 @@ def load_minilm(device: str | torch.device | None = None, attn_implementation: s
     return model, AutoTokenizer.from_pretrained(str(path))
 
 
+@checked
 def smollm2_cache_path() -> Path:
     """Folder of the converted SmolLM2 checkpoint (it exists only once a conversion completed)."""
     return cache_dir() / f"smollm2-135m-instruct-v{CACHE_FORMAT}"
@@ -217,6 +224,7 @@ def _convert_smollm2(gguf: Path, target: Path) -> None:
     steps.close()
 
 
+@checked
 def load_smollm2(
     device: str | torch.device | None = None,
     attn_implementation: str | None = None,
@@ -244,6 +252,7 @@ def load_smollm2(
     return model.to(default_device(device)).eval(), AutoTokenizer.from_pretrained(str(path))
 
 
+@checked
 def tiny_lm(
     seed: int = 0,
     vocab_size: int = 256,
@@ -290,6 +299,7 @@ def tiny_lm(
     return model.eval()
 
 
+@checked
 def environment_report(device: str | torch.device | None = None) -> dict[str, str]:
     """Versions of the kit's key libraries, the models found and the device chosen, for a setup check.
 

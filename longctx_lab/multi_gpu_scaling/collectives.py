@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ..core.checked import checked
 from .workers import max_over_ranks, rank_device
 
 __all__ = ["COLLECTIVE_SIZES", "AlphaBetaFit", "collective_costs", "fit_alpha_beta"]
@@ -22,6 +23,7 @@ __all__ = ["COLLECTIVE_SIZES", "AlphaBetaFit", "collective_costs", "fit_alpha_be
 COLLECTIVE_SIZES: tuple[int, ...] = (1 << 10, 1 << 14, 1 << 18, 1 << 21)
 
 
+@checked
 def collective_costs(rank: int, world_size: int, sizes_bytes: tuple[int, ...] = COLLECTIVE_SIZES,
                      repeat: int = 7) -> dict[str, dict[int, float]]:
     """Worker: best-of-`repeat` seconds of all_reduce and all_gather per message size (bytes per rank), in this group.
@@ -57,6 +59,7 @@ def collective_costs(rank: int, world_size: int, sizes_bytes: tuple[int, ...] = 
     return costs
 
 
+@checked
 class AlphaBetaFit(NamedTuple):
     """A fitted link: time = alpha + beta * bytes; beta = 0 means no per-byte cost was measurable."""
 
@@ -76,6 +79,7 @@ class AlphaBetaFit(NamedTuple):
                 f"message size (noisy run, or messages too small); measure again or with larger sizes")
 
 
+@checked
 def fit_alpha_beta(sizes_bytes, seconds) -> AlphaBetaFit:
     """Fit time = α + β·bytes (least squares on relative error, α, β >= 0): α is the latency (s), 1/β the bandwidth (bytes/s).
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.checked import checked
 from ..core.checks import as_int
 
 __all__ = ["LinkSpec", "DeviceSpec", "StepWorkload", "StepPrediction", "predict_step", "LINK_PRESETS", "DEVICE_PRESETS"]
 
 
+@checked(bandwidth=(0, None, True), latency=(0, None))
 @dataclass(frozen=True)
 class LinkSpec:
     """A link between devices: bandwidth per direction (bytes/s) and per-message latency α (s)."""
@@ -17,6 +19,7 @@ class LinkSpec:
     latency: float
 
 
+@checked(memory_bytes=(0, None, True), flops=(0, None, True))
 @dataclass(frozen=True)
 class DeviceSpec:
     """A device: its memory (bytes) and the FLOP rate it sustains on this work (FLOP/s)."""
@@ -40,6 +43,7 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
 }
 
 
+@checked(params=(0, None, True), layers=(1, None), d_model=(1, None), n=(1, None), batch=(1, None), kv_dim=(1, None), bytes_per_value=(1, 16))
 @dataclass(frozen=True)
 class StepWorkload:
     """One step of a transformer: N parameters, L layers, d_model, batch sequences of n tokens."""
@@ -70,6 +74,7 @@ class StepWorkload:
         return state + per_token * self.layers * tokens
 
 
+@checked
 @dataclass(frozen=True)
 class StepPrediction:
     """The cost model's answer for one strategy and world size."""
@@ -100,6 +105,7 @@ def _state_sync_s(work: StepWorkload, p: int, link: LinkSpec) -> float:
     return passes * _ring_pass_s(work.params * work.bytes_per_value, p, link)
 
 
+@checked
 def predict_step(work: StepWorkload, world_size: int, device: DeviceSpec, link: LinkSpec, strategy: str = "data") -> StepPrediction:
     """Predict step time, memory per device and efficiency of data or sequence (ring) parallelism.
 

@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from ..core.checked import checked
 from ..core.drawing import Drawing, decade_limits
 from .cost_model import StepPrediction
 from .ring import ring_schedule
@@ -15,6 +16,7 @@ from .scaling import amdahl_speedup
 __all__ = ["CostModel", "collectives_plot", "cost_model_plot", "ring_schedule_plot", "speedup_plot"]
 
 
+@checked
 def speedup_plot(world_sizes: Sequence[int], speedups: Sequence[float], serial_fraction: float | None = None,
                  cores: int | None = None) -> Figure:
     """Measured speedup against P, the ideal line, the fitted Amdahl curve and the oversubscribed region.
@@ -41,6 +43,7 @@ def speedup_plot(world_sizes: Sequence[int], speedups: Sequence[float], serial_f
     return fig
 
 
+@checked
 def collectives_plot(costs: dict[str, dict[int, float]], fits: dict[str, tuple[float, float]] | None = None,
                      title: str = "Collectives over gloo") -> Figure:
     """Time of each collective against message size (log-log), with its fitted α + β·bytes line.
@@ -65,6 +68,7 @@ def collectives_plot(costs: dict[str, dict[int, float]], fits: dict[str, tuple[f
     return fig
 
 
+@checked
 def ring_schedule_plot(world_size: int, causal: bool = False) -> Figure:
     """Which K/V block each rank holds at each ring step; causal steps that are skipped are greyed.
 
@@ -88,6 +92,7 @@ def ring_schedule_plot(world_size: int, causal: bool = False) -> Figure:
     return fig
 
 
+@checked
 class CostModel(Drawing):
     """Predicted step time (compute + communication) and memory per device against P, redrawn in place.
 
@@ -145,6 +150,7 @@ class CostModel(Drawing):
         return self.figure
 
 
+@checked
 def cost_model_plot(sweep: dict[str, list[StepPrediction]], current: int, device_memory: float) -> Figure:
     """Predicted step time (compute + communication) and memory per device against P for each strategy.
 

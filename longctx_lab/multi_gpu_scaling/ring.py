@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..core.checked import checked
 from ..core.checks import as_int
 from .workers import rank_device, run_distributed
 
@@ -27,17 +28,23 @@ __all__ = [
 ]
 
 
-def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
+def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, same: bool = True) -> None:
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
         if t.dim() != 4 or t.shape[2] == 0:
             raise ValueError(f"{name} must have shape (B, H, n, d) with n >= 1, got {tuple(t.shape)}")
+    if not same:  # a query block against a key/value block: lengths may differ, the rest must match
+        if k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[-1] != k.shape[-1]:
+            raise ValueError(f"q, k, v must be (B, H, nq, d), (B, H, nk, d), (B, H, nk, d), got {tuple(q.shape)}, "
+                             f"{tuple(k.shape)}, {tuple(v.shape)}")
+        return
     if q.shape != k.shape or k.shape != v.shape:
         raise ValueError(f"q, k, v must have the same shape (B, H, n, d), got {tuple(q.shape)}, "
                          f"{tuple(k.shape)}, {tuple(v.shape)}")
 
 
+@checked
 def attend_block(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_start: int = 0, k_start: int = 0,
                  causal: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax attention of a query block on one key/value block: (normalised output, log-sum-exp per query).
@@ -46,6 +53,7 @@ def attend_block(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_start: int
     key in this block gets output 0 and log-sum-exp −inf, which the merge then ignores.
     Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
+    _check_qkv(q, k, v, same=False)
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # (B, H, nq, nk)
     if causal:
         q_pos = torch.arange(q_start, q_start + q.shape[-2], device=q.device)
@@ -56,6 +64,7 @@ def attend_block(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_start: int
     return torch.exp(scores - safe_lse[..., None]) @ v, lse
 
 
+@checked
 def merge_partials(out_a: torch.Tensor, lse_a: torch.Tensor, out_b: torch.Tensor,
                    lse_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Combine two softmax-normalised partial results over disjoint key sets into one (stable form).
@@ -64,6 +73,12 @@ def merge_partials(out_a: torch.Tensor, lse_a: torch.Tensor, out_b: torch.Tensor
     reweighted by e^(lse_part − lse): no exponent ever exceeds 0, so nothing overflows.
     Taught in 04_multi_gpu_scaling, § Sequence parallelism.
     """
+    if out_b.shape != out_a.shape:
+        raise ValueError(f"out_b must have out_a's shape {tuple(out_a.shape)}, got {tuple(out_b.shape)}")
+    for name, lse in (("lse_a", lse_a), ("lse_b", lse_b)):
+        if lse.shape != out_a.shape[:-1]:
+            raise ValueError(f"{name} must have shape {tuple(out_a.shape[:-1])} (out_a without its last dim), "
+                             f"got {tuple(lse.shape)}")
     top = torch.maximum(lse_a, lse_b)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
     weight_a, weight_b = torch.exp(lse_a - top), torch.exp(lse_b - top)  # (B, H, nq), each <= 1
@@ -72,6 +87,7 @@ def merge_partials(out_a: torch.Tensor, lse_a: torch.Tensor, out_b: torch.Tensor
     return out, top + torch.log(total)
 
 
+@checked
 def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block: int,
                         causal: bool = False) -> torch.Tensor:
     """Exact attention over (B, H, n, d) tensors, scores computed `block` x `block` at a time.
@@ -96,6 +112,7 @@ def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, block
     return torch.cat(outputs, dim=2)
 
 
+@checked
 def ring_schedule(world_size: int) -> list[list[int]]:
     """schedule[step][rank] = which rank's key/value block `rank` holds at ring step `step`.
 
@@ -105,6 +122,7 @@ def ring_schedule(world_size: int) -> list[list[int]]:
     return [[(rank - step) % world_size for rank in range(world_size)] for step in range(world_size)]
 
 
+@checked
 def causal_block_counts(world_size: int) -> list[int]:
     """Score blocks each rank computes in causal ring attention (a block is skipped if fully masked).
 
@@ -114,6 +132,7 @@ def causal_block_counts(world_size: int) -> list[int]:
     return [sum(step[rank] <= rank for step in schedule) for rank in range(world_size)]
 
 
+@checked
 @dataclass(frozen=True)
 class RingStats:
     """What one rank did: its query count, score blocks computed, and the largest score block it held."""
@@ -128,6 +147,7 @@ class RingStats:
         return 4 * self.peak_score_elements
 
 
+@checked
 def ring_attention_shard(q_local: torch.Tensor, k_local: torch.Tensor, v_local: torch.Tensor,
                          block_sizes: list[int], causal: bool = False) -> tuple[torch.Tensor, RingStats]:
     """Inside a process group: this rank's attention output for its query block, K/V passed around the ring.
@@ -171,6 +191,7 @@ def _ring_worker(rank: int, world_size: int, shards: list, block_sizes: list[int
     return out.cpu(), stats
 
 
+@checked
 def ring_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, world_size: int, causal: bool = False,
                    backend: str | None = None, timeout: float = 120.0,
                    return_stats: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[RingStats]]:

@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from ..core.checked import checked
 from ..core.checks import as_int
 from ..core.data import load_text
 from .collectives import COLLECTIVE_SIZES, collective_costs
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 
+@checked
 def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
     """Contiguous [start, end) ranges of the m segments for each of P ranks (sizes differ by at most 1).
 
@@ -51,6 +53,7 @@ def segment_shares(m: int, world_size: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
+@checked
 def document_segments(tokenizer, m: int, k: int = 128, name: str = "long_document") -> torch.Tensor:
     """The kit text `name` as an (m, k) tensor of token ids, X = [x_1 … x_m] (the text repeats if too short).
 
@@ -100,6 +103,7 @@ def _segment_worker(rank: int, world_size: int, model: torch.nn.Module, seqs: li
     return [out for part in gathered for out in part] if rank == 0 else None
 
 
+@checked
 def parallel_processing(model: torch.nn.Module, sequences, world_size: int = 1, batch_size: int = 16,
                         backend: str | None = None, timeout: float = 300.0) -> list[torch.Tensor]:
     """Run `model` on each token-id sequence with P workers; one output per sequence, in order.
@@ -123,6 +127,7 @@ def parallel_processing(model: torch.nn.Module, sequences, world_size: int = 1, 
                            backend=backend, timeout=timeout)[0]
 
 
+@checked
 def amdahl_speedup(serial_fraction: float, world_size: float) -> float:
     """Amdahl's law: speedup 1 / (s + (1 − s)/P) when a fraction s of the work cannot be parallelised.
 
@@ -135,6 +140,7 @@ def amdahl_speedup(serial_fraction: float, world_size: float) -> float:
     return 1.0 / (serial_fraction + (1.0 - serial_fraction) / world_size)
 
 
+@checked
 def fit_amdahl(world_sizes, speedups) -> float:
     """The serial fraction s in [0, 1] whose Amdahl curve best fits the measured speedups (least squares on 1/S).
 
@@ -158,6 +164,7 @@ def _token_loss_sum(model: torch.nn.Module, segments: torch.Tensor) -> torch.Ten
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), segments[:, 1:].reshape(-1), reduction="sum")
 
 
+@checked
 def single_process_gradient(model: torch.nn.Module, segments: torch.Tensor) -> dict[str, torch.Tensor]:
     """Gradient of the mean next-token loss over all segments, in one process (the reference for DDP).
 
@@ -168,6 +175,7 @@ def single_process_gradient(model: torch.nn.Module, segments: torch.Tensor) -> d
     return {name: p.grad.detach().clone() for name, p in model.named_parameters() if p.grad is not None}
 
 
+@checked
 def ddp_gradient_worker(rank: int, world_size: int, model: torch.nn.Module,
                         segments: torch.Tensor) -> dict[str, torch.Tensor]:
     """Worker: one DDP backward on this rank's share of the segments; returns the synchronised gradient.
@@ -185,6 +193,7 @@ def ddp_gradient_worker(rank: int, world_size: int, model: torch.nn.Module,
     return {name: p.grad.detach().cpu() for name, p in ddp.module.named_parameters() if p.grad is not None}
 
 
+@checked
 @dataclass
 class ScalingPoint:
     """One world size's measurements: segment-processing time, collective costs and correctness checks."""
@@ -203,6 +212,7 @@ class ScalingPoint:
         return self.segments / self.seconds
 
 
+@checked(repeat=(1, 1000), ring_n=(1, 2**16))
 def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: torch.Tensor, repeat: int = 2,
                   ring_n: int = 67, collective_sizes: tuple[int, ...] = COLLECTIVE_SIZES) -> ScalingPoint:
     """Worker: time this rank's share of a segment forward pass, then (P > 1) collectives and a causal ring check.
@@ -255,6 +265,7 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
     return point
 
 
+@checked
 def scaling_note(points, cores: int | None = None) -> str:
     """A sentence on what was measured here: this machine's cores and each P's speedup over P = 1, as numbers.
 
@@ -282,6 +293,7 @@ def scaling_note(points, cores: int | None = None) -> str:
     return sentence + (f" Measured: {'; '.join(measured)}." if measured else "")
 
 
+@checked(repeat=(1, 1000), ring_n=(1, 2**16), threads=(1, 1024), timeout=(0, 86400, True))
 def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes=(1, 2, 4), threads: int | None = 1,
                     repeat: int = 2, ring_n: int = 67, timeout: float = 300.0) -> list[ScalingPoint]:
     """One `scaling_probe` launch per world size; `threads=1` so P = 1 really uses one core.

@@ -5,6 +5,7 @@ from functools import lru_cache
 
 import ipywidgets as widgets
 
+from ..core.checked import checked
 from ..core.drawing import decade_limits
 from ..core.panels import LivePanel, PanelView
 from .cost_model import DEVICE_PRESETS, LINK_PRESETS, StepWorkload, predict_step
@@ -22,6 +23,7 @@ LENGTHS = (1024, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 1048576)
 BATCHES = (1, 2, 4, 8, 16, 32, 64)
 
 
+@checked
 def render_cost_model(P: int = 8, n: int = 32768, link: str = "NVLink 4 (H100)", model: str = "7B (Llama-2 shape)",
                       device: str = "H100 80GB", batch: int = 1, drawing: CostModel | None = None) -> PanelView:
     """Predicted training step of `batch` sequences of n tokens on P devices: data vs sequence parallelism.
@@ -73,6 +75,7 @@ def _panel_limits(device: str) -> tuple[tuple[float, float], tuple[float, float]
     return decade_limits(times), decade_limits(memory)
 
 
+@checked
 def cost_model_panel(P: int = 8, n: int = 32768, link: str = "NVLink 4 (H100)",
                      model: str = "7B (Llama-2 shape)", batch: int = 1) -> LivePanel:
     """Sliders for P, n and the batch, a link and a model preset, redrawing the cost model's prediction (cheap: no model runs).

@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from ..core.checked import checked
 from ..core.checks import as_int
 
 __all__ = [
@@ -51,6 +52,7 @@ class WorkerError(RuntimeError):
     """A worker failed with an exception that could not be sent back as itself (or died without one)."""
 
 
+@checked
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -67,6 +69,7 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
+@checked
 def pick_backend(world_size: int, backend: str | None = None) -> str:
     """The process-group backend: nccl when at least `world_size` CUDA GPUs are present, else gloo.
 
@@ -82,6 +85,7 @@ def pick_backend(world_size: int, backend: str | None = None) -> str:
     return backend
 
 
+@checked
 def rank_device() -> torch.device:
     """The device this rank computes on: its own GPU under nccl, the CPU under gloo.
 
@@ -229,6 +233,7 @@ def _launch(fn: Callable, world_size: int, args: tuple, backend: str, timeout: f
     return [values[rank] for rank in range(world_size)]
 
 
+@checked(timeout=(0, 86400, True), threads=(1, 1024))
 def run_distributed(fn: Callable, world_size: int, *args: Any, backend: str | None = None,
                     timeout: float = 120.0, threads: int | None = None, port: int | None = None) -> list:
     """Run `fn(rank, world_size, *args)` in `world_size` spawned processes with a process group; return per-rank results.
@@ -262,6 +267,7 @@ def run_distributed(fn: Callable, world_size: int, *args: Any, backend: str | No
     raise RuntimeError(f"run_distributed: {_PORT_ATTEMPTS} ports in a row were taken before rank 0 could listen")
 
 
+@checked(sleep_s=(0, 3600))
 def hello_worker(rank: int, world_size: int, fail_on_rank: int | None = None, sleep_s: float = 0.0) -> dict:
     """Worker: report who and where this rank is (after an all_reduce proves the group works); optionally fail.
 

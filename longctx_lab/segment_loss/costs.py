@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
 from ..core.checks import as_ids, as_int, check_causal_lm, check_length
 from .loss import _windows_nll
@@ -18,6 +19,7 @@ from .loss import _windows_nll
 __all__ = ["SegmentGradients", "segment_gradients", "phrase_token_spans", "forward_cost"]
 
 
+@checked
 @dataclass(frozen=True)
 class SegmentGradients:
     """Gradient of the disjoint objective Σᵢ Lᵢ and the activation bytes autograd had to keep for it.
@@ -47,6 +49,7 @@ class _SavedBytes:
         return tensor
 
 
+@checked
 def segment_gradients(model, input_ids, k: int, accumulate: bool = True) -> SegmentGradients:
     """∇θ of L = Σᵢ Lᵢ over disjoint segments of k: one batched backward, or accumulated one segment at a time.
 
@@ -75,6 +78,7 @@ def segment_gradients(model, input_ids, k: int, accumulate: bool = True) -> Segm
     return SegmentGradients(total, grads, peak, len(groups))
 
 
+@checked
 def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list[tuple[int, int]]:
     """Token ranges [start, end) of every mention of `phrase` in `text` that lies inside its first n_tokens tokens.
 
@@ -120,6 +124,7 @@ def _without_profiler_chatter():
                 sys.stderr.write("".join(kept))
 
 
+@checked
 def forward_cost(fn, device: str | torch.device = "cpu") -> tuple[float, int]:
     """Wall time (s) of a plain fn() run and the peak bytes of tensor memory fn allocates on `device`.
 

@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
 # Imported under the private names this module's code already uses.
 from ..core.checks import as_ids as _as_ids
@@ -35,6 +36,7 @@ __all__ = [
 MODES = ("full", "disjoint", "sliding", "recurrent")
 
 
+@checked
 @dataclass(frozen=True)
 class SegmentLoss:
     """The loss of one scoring run: per-token NLLs, the per-segment sums Lᵢ and their total L.
@@ -85,6 +87,7 @@ def _nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return flat.view(targets.shape)
 
 
+@checked
 def token_nll(model, input_ids) -> torch.Tensor:
     """NLL (nats) of tokens 1..n−1, each given all tokens before it, in one forward pass: shape (n − 1,).
 
@@ -98,6 +101,7 @@ def token_nll(model, input_ids) -> torch.Tensor:
         return _nll(logits[:, :-1], ids[None, 1:].to(device))[0].cpu()
 
 
+@checked
 def sliding_windows(n: int, k: int, stride: int) -> list[tuple[int, int, int]]:
     """Windows of the transformers "Perplexity of fixed-length models" loop: (begin, end, first scored token).
 
@@ -188,6 +192,7 @@ def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device,
     return per_token
 
 
+@checked
 def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int | None = None,
                  memory: int | None = None, window_batch: int | None = None,
                  progress: Callable[[int], object] | None = None) -> SegmentLoss:
@@ -253,6 +258,7 @@ def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int |
     return SegmentLoss(mode, k, stride, memory, per_token, per_segment, spans, passes)
 
 
+@checked
 def loss_by_position(result: SegmentLoss, k: int | None = None) -> torch.Tensor:
     """Mean NLL at each offset 0..k−1 inside a segment of k (default the result's k), NaN where nothing was scored.
 
@@ -270,6 +276,7 @@ def loss_by_position(result: SegmentLoss, k: int | None = None) -> torch.Tensor:
     return grid.nanmean(dim=0)
 
 
+@checked
 def mean_of_segment_means(result: SegmentLoss) -> float:
     """The tempting but wrong aggregate: the plain average of each segment's own mean NLL.
 

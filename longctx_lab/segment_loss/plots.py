@@ -6,6 +6,7 @@ from typing import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..core.checked import checked
 from ..core.drawing import PANEL_DPI, distance_bin_labels, distance_bins
 from .loss import SegmentLoss, loss_by_position
 
@@ -29,6 +30,7 @@ def _grid_sums(result: SegmentLoss, k: int) -> np.ndarray:
     return np.add.reduceat(per_token, np.arange(0, per_token.size, k))
 
 
+@checked(k=(1, None))
 def segment_bars(results: Mapping[str, SegmentLoss], k: int | None = None, ax=None) -> Figure:
     """Grouped bars of Lᵢ (summed NLL, nats) for the same segments i of k tokens, one colour per scoring mode.
 
@@ -53,6 +55,7 @@ def segment_bars(results: Mapping[str, SegmentLoss], k: int | None = None, ax=No
     return ax.figure
 
 
+@checked(k=(1, None))
 def position_curve(results: Mapping[str, SegmentLoss], k: int | None = None, ax=None) -> Figure:
     """Mean NLL by offset inside a segment of k tokens (doubling bins), one line per mode; disjoint spikes at the start.
 
@@ -77,6 +80,7 @@ def position_curve(results: Mapping[str, SegmentLoss], k: int | None = None, ax=
     return ax.figure
 
 
+@checked(k=(1, None))
 def segment_loss_figure(results: Mapping[str, SegmentLoss], k: int | None = None) -> Figure:
     """The live panel's figure: per-segment bars on the left, the position curve on the right.
 

@@ -16,6 +16,7 @@ import ipywidgets as widgets
 import torch
 from tqdm.auto import tqdm
 
+from ..core.checked import checked
 from ..core.panels import LivePanel, PanelView, ResultCache, at_most
 from .loss import SegmentLoss, segment_loss, sliding_windows
 from .plots import segment_loss_figure
@@ -27,6 +28,7 @@ SLOW_SECONDS = 5.0  # "more than a few seconds": a setting estimated slower than
 BATCH_TOKENS = 2048  # tokens per forward: about a second for SmolLM2 on a laptop CPU, so interrupts land quickly
 
 
+@checked
 def panel_work(k: int, m: int, stride: int) -> dict[str, tuple[int, int]]:
     """(windows, tokens) the model runs for each mode of a setting, n = m·k: its cost, known before computing.
 
@@ -37,6 +39,7 @@ def panel_work(k: int, m: int, stride: int) -> dict[str, tuple[int, int]]:
     return {"full": (1, n), "disjoint": (m, n), "sliding": (len(windows), sum(end - begin for begin, end, _ in windows))}
 
 
+@checked(keep=(1, 1000))
 class WorkRate:
     """A model's seconds per token on this machine, from the last runs a panel timed (or a probe window).
 
@@ -77,6 +80,7 @@ def _todo(model, k: int, m: int, stride: int, cache: ResultCache) -> dict[str, t
             if _mode_key(mode, model, m * k, k, stride) not in cache}
 
 
+@checked(k=(1, 2**20), m=(1, 2**16), stride=(1, None))
 def cheaper_neighbour(model, k: int, m: int, stride: int, cache: ResultCache, seconds_per_token: float,
                       budget: float) -> dict | None:
     """The nearest setting that fits `budget` seconds: the stride doubled (up to k) first, then fewer segments.
@@ -115,6 +119,7 @@ def _describe(work: dict[str, tuple[int, int]]) -> str:
     return ", ".join(f"{mode} {windows} × {tokens // windows}" for mode, (windows, tokens) in work.items())
 
 
+@checked
 def render_segment_loss(model, input_ids, k: int, m: int, stride: int, cache: ResultCache | None = None,
                         budget: float | None = None, rate: WorkRate | None = None,
                         views: ResultCache | None = None) -> PanelView:
@@ -239,6 +244,7 @@ class SegmentLossPanel(LivePanel):
         return self.update(**{name: value for name, value in neighbour.items() if name in self.controls})
 
 
+@checked
 def segment_loss_panel(model, input_ids, k: int = 128, m: int = 4, stride: int = 64,
                        k_range: tuple[int, int, int] = (32, 256, 32), m_max: int = 8,
                        precomputed: Iterable[SegmentLoss] = (), budget: float = SLOW_SECONDS) -> LivePanel:

@@ -6,6 +6,7 @@ from typing import Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from ..core.checked import checked
 from ..core.drawing import Drawing
 
 __all__ = ["MemoryBars", "concept_map", "cost_growth"]
@@ -25,6 +26,7 @@ _NODES = {
 _EDGES = [("LLM", "seg"), ("LLM", "att"), ("seg", "par"), ("LLM", "ft"), ("att", "ada"), ("ft", "comp"), ("LLM", "pre")]
 
 
+@checked
 def concept_map() -> Figure:
     """The seed's concept diagram (§2.2) drawn as a figure, each box naming the notebook that teaches it.
 
@@ -51,6 +53,7 @@ def concept_map() -> Figure:
     return fig
 
 
+@checked
 def cost_growth(lengths: Sequence[int], score_bytes: Sequence[float], kv_bytes: Sequence[float]) -> Figure:
     """Log-log plot of attention-score memory (∝ n²) and KV-cache memory (∝ n) against sequence length n.
 
@@ -70,6 +73,7 @@ def cost_growth(lengths: Sequence[int], score_bytes: Sequence[float], kv_bytes: 
     return fig
 
 
+@checked
 class MemoryBars(Drawing):
     """Two horizontal bars, chunked m·k² and full n² attention-score memory in MiB, redrawn in place.
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import torch
+from ..core.checked import checked
 
 __all__ = ["load_model", "save_model", "test_model"]
 
@@ -17,6 +18,7 @@ def _check_module(model, name: str = "model") -> None:
         raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
 
 
+@checked
 def save_model(model: torch.nn.Module, filename: str | os.PathLike) -> Path:
     """Save `model`'s weights (its state_dict) to `filename`, as the seed's save_model does.
 
@@ -32,6 +34,7 @@ def save_model(model: torch.nn.Module, filename: str | os.PathLike) -> Path:
     return path
 
 
+@checked
 def load_model(model: torch.nn.Module, filename: str | os.PathLike) -> torch.nn.Module:
     """Load weights saved by `save_model` into `model` and put it in eval mode.
 
@@ -47,6 +50,7 @@ def load_model(model: torch.nn.Module, filename: str | os.PathLike) -> torch.nn.
     return model.eval()
 
 
+@checked
 def test_model(model: torch.nn.Module, sequences) -> list:
     """Run `model` without gradients on each sequence of token ids; one output per sequence, in order.
 

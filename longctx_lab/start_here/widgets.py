@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
 from ..chunking.plots import BYTES_FP32
 from ..core.panels import LivePanel, PanelView, at_most
@@ -11,6 +12,7 @@ from .plots import MemoryBars
 __all__ = ["render_cost_view", "cost_panel"]
 
 
+@checked
 def render_cost_view(n: int, k: int, heads: int = 9, drawing: MemoryBars | None = None) -> PanelView:
     """m = ceil(n / k) and the fp32 attention-score memory of one layer, full (n²) vs chunked (m·k²).
 
@@ -30,6 +32,7 @@ def render_cost_view(n: int, k: int, heads: int = 9, drawing: MemoryBars | None 
                      drawing)
 
 
+@checked
 def cost_panel(n: int = 4096, k: int = 512) -> LivePanel:
     """A panel with n and k sliders redrawing `render_cost_view`; k's range follows n (k <= n).
 
