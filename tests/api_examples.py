@@ -181,6 +181,12 @@ def _probs(t=8):
 
 
 DIST = "needs a torch.distributed process group (run by run_distributed); covered in tests/multi_gpu_scaling"
+# A worker function past its argument checks joins a process group, which a plain call does not have: the
+# type probes still must raise, the range probes (0, -1, huge) reach torch.distributed and are exempt.
+IN_GROUP = {("*", "range"): DIST}
+SPAWNS = {("*", "range"): "a valid size past the checks starts worker processes (seconds each); "
+                          "covered in tests/multi_gpu_scaling"}
+ANY_SEQUENCE = {("seq", "type"): "splits any sequence: a str, a list of floats and a float tensor are valid input"}
 REAL = "loads the real pretrained weights (seconds); covered in tests/core/test_models.py"
 
 EXAMPLES: dict[str, Example] = {
@@ -251,14 +257,14 @@ EXAMPLES: dict[str, Example] = {
                                            "max_length": 16}),
     "chunk_text": Example(lambda fx: {"text": "One here. Two there. Three.", "tokenizer": fx.bert_tok,
                                       "max_length": 8, "stride": 2}),
-    "collective_costs": Example(lambda fx: {"rank": 0, "world_size": 1}, run=DIST),
+    "collective_costs": Example(lambda fx: {"rank": 0, "world_size": 1}, run=DIST, exempt=IN_GROUP),
     "compute_extension_results": Example(
         lambda fx: {"model": fx.tiny_smol, "tokenizer": fx.smol_tok, "ppl_tokens": 64, "methods": ("none",),
                     "bin_size": 32, "lengths": (64,), "depths": (0.5,), "grid_methods": ("none",),
                     "attention_tokens": 64}),
     "data_dir": Example(),
     "ddp_gradient_worker": Example(lambda fx: {"rank": 0, "world_size": 1, "model": fx.tiny,
-                                               "segments": fx.ids[:16].view(2, 8)}, run=DIST),
+                                               "segments": fx.ids[:16].view(2, 8)}, run=DIST, exempt=IN_GROUP),
     "default_device": Example(),
     "distance_profile": Example(lambda fx: {"attn": fx.maps}),
     "distill": Example(lambda fx: {"teacher": fx.tiny_bert, "tokenizer": fx.bert_tok, "texts": ["a b c", "d e f"],
@@ -283,7 +289,7 @@ EXAMPLES: dict[str, Example] = {
     "head_importance": Example(lambda fx: {"model": fx.tiny_bert, "tokenizer": fx.bert_tok, "texts": ["a b", "c d"],
                                            "max_length": 8}),
     "head_stats": Example(lambda fx: {"attn": fx.maps}),
-    "hello_worker": Example(lambda fx: {"rank": 0, "world_size": 1}, run=DIST),
+    "hello_worker": Example(lambda fx: {"rank": 0, "world_size": 1}, run=DIST, exempt=IN_GROUP),
     "kv_cache_bytes": Example(lambda fx: {"config": _llama_config(), "seq_len": 128, "bytes_per_value": 2}),
     "kv_head_dim": Example(lambda fx: {"config": _llama_config()}),
     "kv_quant_curve": Example(lambda fx: {"model": fx.tiny, "input_ids": fx.ids, "bits_options": (None, 8),
@@ -308,8 +314,8 @@ EXAMPLES: dict[str, Example] = {
     "make_span_task": Example(lambda fx: {"batch": 2, "length": 24}),
     "mean_of_segment_means": Example(lambda fx: {"result": fx.seg_results["disjoint"]}),
     "measure_latency": Example(lambda fx: {"model": fx.tiny, "batch": 1, "seq_len": 8, "repeat": 1, "vocab": 200}),
-    "measure_scaling": Example(lambda fx: {"model": fx.tiny, "segments": fx.ids[:16].view(2, 8)},
-                               run="starts worker processes (seconds); covered in tests/multi_gpu_scaling"),
+    "measure_scaling": Example(lambda fx: {"model": fx.tiny, "segments": fx.ids[:16].view(2, 8), "world_sizes": (1,)},
+                               run="starts worker processes (seconds); covered in tests/multi_gpu_scaling", exempt=SPAWNS),
     "merge_partials": Example(lambda fx: {"out_a": torch.zeros(2, 4), "lse_a": torch.zeros(2),
                                           "out_b": torch.ones(2, 4), "lse_b": torch.zeros(2)}),
     "model_size_bytes": Example(lambda fx: {"model": torch.nn.Linear(2, 2)}),
@@ -331,9 +337,10 @@ EXAMPLES: dict[str, Example] = {
     "retrieval_ranks": Example(lambda fx: {"encoder": fx.tiny_bert, "encoder_tokenizer": fx.bert_tok,
                                            "text": "Filler one. The pass key is 12345. Filler two. More filler.",
                                            "needle": "The pass key is 12345.", "chunk_sizes": [8, 16]}),
-    "ring_attention": Example(lambda fx: dict(zip("qkv", fx.qkv), world_size=1)),
+    "ring_attention": Example(lambda fx: dict(zip("qkv", fx.qkv), world_size=1),
+                              run="starts a worker process (seconds); covered in tests/multi_gpu_scaling", exempt=SPAWNS),
     "ring_attention_shard": Example(lambda fx: {"q_local": fx.qkv[0], "k_local": fx.qkv[1], "v_local": fx.qkv[2],
-                                                "block_sizes": [8]}, run=DIST),
+                                                "block_sizes": [8]}, run=DIST, exempt=IN_GROUP),
     "ring_schedule": Example(lambda fx: {"world_size": 4}),
     "rope_check": Example(lambda fx: {"model": fx.tiny, "input_ids": fx.ids[:8]}),
     "rope_frequencies": Example(lambda fx: {"head_dim": 16}),
@@ -342,14 +349,14 @@ EXAMPLES: dict[str, Example] = {
                                                   "inv_freq": fx.rope.inv_freq[:4], "distances": [0, 1, 2]}),
     "rope_wavelengths": Example(lambda fx: {"inv_freq": fx.rope.inv_freq}),
     "run_distributed": Example(lambda fx: {"fn": __import__("longctx_lab").hello_worker, "world_size": 1},
-                               run="starts a worker process (seconds); covered in tests/multi_gpu_scaling"),
+                               run="starts a worker process (seconds); covered in tests/multi_gpu_scaling", exempt=SPAWNS),
     "save_model": Example(lambda fx: {"model": torch.nn.Linear(2, 2), "filename": fx.saved}),
     "scaled_rope_frequencies": Example(lambda fx: {"head_dim": 16, "method": "yarn", "factor": 2.0}),
     "scaling_note": Example(lambda fx: {"points": [__import__("longctx_lab").ScalingPoint(1, 1.0, 4),
                                                    __import__("longctx_lab").ScalingPoint(2, 0.6, 4)]}),
     "scaling_probe": Example(lambda fx: {"rank": 0, "world_size": 1, "model": fx.tiny,
-                                         "segments": fx.ids[:16].view(2, 8)}, run=DIST),
-    "seed_split_sequence": Example(lambda fx: {"seq": list(range(10)), "max_len": 4}),
+                                         "segments": fx.ids[:16].view(2, 8)}, run=DIST, exempt=IN_GROUP),
+    "seed_split_sequence": Example(lambda fx: {"seq": list(range(10)), "max_len": 4}, exempt=ANY_SEQUENCE),
     "segment_attention": Example(lambda fx: {"model": fx.tiny_bert, "input_ids": fx.ids[:16] + 1000, "layer": 0, "head": 0,
                                              "k": 8}),
     "segment_gradients": Example(lambda fx: {"model": fx.tiny, "input_ids": fx.ids[:16], "k": 8}),
@@ -364,7 +371,7 @@ EXAMPLES: dict[str, Example] = {
     "smollm2_cache_path": Example(),
     "spans_kept_whole": Example(lambda fx: {"chunk_spans": [(0, 5), (5, 10)], "spans": [(0, 3), (3, 7)]}),
     "split_sentences": Example(lambda fx: {"text": "One. Two."}),
-    "split_sequence": Example(lambda fx: {"seq": list(range(10)), "max_len": 4, "overlap": 1}),
+    "split_sequence": Example(lambda fx: {"seq": list(range(10)), "max_len": 4, "overlap": 1}, exempt=ANY_SEQUENCE),
     "stitch": Example(lambda fx: {"chunks": [[0, 1, 2], [2, 3]], "overlap": 1}),
     "test_model": Example(lambda fx: {"model": fx.tiny, "sequences": [[1, 2, 3]]}),
     "tiny_lm": Example(lambda fx: {"hidden_size": 16, "n_layers": 1, "vocab_size": 16}),

@@ -12,7 +12,7 @@ import torch
 
 from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
-from ..core.checks import as_int
+from ..core.checks import as_int, check_prob_rows
 from ..core.hf import per_layer_attention, require_eager
 
 __all__ = [
@@ -112,7 +112,7 @@ def head_stats(attn: torch.Tensor, mass: float = 0.9) -> HeadStats:
     """
     if not 0 < mass <= 1:
         raise ValueError(f"mass must be in (0, 1], got {mass}")
-    attn = _check_attn(attn)
+    attn = check_prob_rows("attn", _check_attn(attn), atol=1e-2)  # entropy and spans assume softmax rows
     profile = distance_profile(attn)  # (..., T, T): [query, distance]
     mean_distance = (profile * torch.arange(attn.shape[-1], device=attn.device)).sum(-1)
     # A tiny slack so a row whose mass sums to 0.9 in floating point still counts as reaching it.

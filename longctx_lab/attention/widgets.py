@@ -26,9 +26,9 @@ __all__ = [
 ]
 
 
-def _check_maps(maps) -> torch.Tensor:
+def _check_maps(maps, name: str = "maps") -> torch.Tensor:
     if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or maps.shape[-1] != maps.shape[-2]:
-        raise ValueError(f"maps must be a tensor (L, H, T, T), got {getattr(maps, 'shape', type(maps).__name__)}")
+        raise ValueError(f"{name} must be a tensor (L, H, T, T), got {getattr(maps, 'shape', type(maps).__name__)}")
     return maps
 
 
@@ -150,7 +150,7 @@ def span_mask_panel(row: torch.Tensor | None = None, span: int = 64, z: float = 
 
 
 def _bertviz_input(attn: torch.Tensor, tokens: Sequence[str]) -> tuple:
-    attn = _check_maps(attn)
+    attn = _check_maps(attn, "attn")
     if len(tokens) != attn.shape[-1]:
         raise ValueError(f"tokens has {len(tokens)} entries but the maps are {attn.shape[-1]} long")
     # bertviz embeds every weight as JSON text: float64 rounded to 2 decimals prints as "0.01", not as the

@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from ..core.checked import checked
 from ..core.answers import Mistake, NumberAnswer
+from ..core.checks import check_choice
+from ..core.data import list_texts
 from ..core.exercise_kit import N_, Exercise
 from .plan import ChunkPlan
 from .text import sentence_token_spans, spans_kept_whole
@@ -160,6 +162,7 @@ def smallest_whole_overlap_answer(text_name: str = "short_paragraph", k: int = _
 
     Taught in 01_chunking, § Exercises.
     """
+    check_choice("text_name", text_name, list_texts())
     _, _, sentences = _paragraph(text_name)
     n = sentences[-1][1]
     for overlap in range(k):

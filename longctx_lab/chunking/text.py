@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import torch
 
 from ..core.checked import checked
-from ..core.checks import as_int
+from ..core.checks import as_int, check_choice
 from ..core.data import split_sentences
 from ..core.timing import alternating_medians
 
@@ -166,6 +166,7 @@ def batch_chunks(chunks: Sequence[TextChunk], tokenizer, return_tensors: str = "
     """
     if not chunks or not all(isinstance(chunk, TextChunk) for chunk in chunks):
         raise TypeError("chunks must be a non-empty list of TextChunk (from chunk_text or chunk_sentences)")
+    check_choice("return_tensors", return_tensors, ("pt", "np"))
     return tokenizer.pad({"input_ids": [chunk.input_ids for chunk in chunks]}, return_tensors=return_tensors)
 
 

@@ -19,10 +19,11 @@ from tqdm.auto import tqdm
 
 from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
-from ..core.checks import as_ids, as_int
+from ..core.checked import MAX_SIZE
+from ..core.checks import as_float, as_ids, as_int, check_choice
 from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
 from ..core.hf import cache_kwargs, mean_pool, new_cache, per_layer_attention, require_eager
-from .rope import use_rope_scaling
+from .rope import ROPE_METHODS, use_rope_scaling
 
 __all__ = [
     "NeedleTrial", "attention_to_needle", "compute_extension_results", "load_extension_results",
@@ -166,6 +167,8 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
     normalised (how all-MiniLM-L6-v2 was trained). Returns {k: rank}, rank 1 = retrieved first.
     Taught in 06_context_extension, § Retrieval instead of context.
     """
+    if not needle.strip():
+        raise ValueError(f"needle={needle!r} is empty; valid: the sentence to look for, e.g. 'The pass key is 12345.'")
     where = text.find(needle)
     if where < 0:
         raise ValueError(f"needle={needle!r} does not occur in text")
@@ -232,10 +235,10 @@ def _versions(model) -> dict:
 
 @checked(ppl_tokens=(2, None), bin_size=(1, None), attention_tokens=(2, None))
 def compute_extension_results(model, tokenizer, eager_model=None, ppl_tokens: int = 16384, factor: float = 2.0,
-                              methods=("none", "linear", "ntk", "dynamic", "yarn"), bin_size: int = 256,
-                              lengths=(256, 512, 1024, 2048, 4096, 8192, 12288, 16384),
-                              depths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-                              grid_methods=("none", "linear", "ntk", "dynamic", "yarn"),
+                              methods: Sequence[str] = ("none", "linear", "ntk", "dynamic", "yarn"), bin_size: int = 256,
+                              lengths: Sequence[int] = (256, 512, 1024, 2048, 4096, 8192, 12288, 16384),
+                              depths: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                              grid_methods: Sequence[str] = ("none", "linear", "ntk", "dynamic", "yarn"),
                               attention_tokens: int = 1024, seed: int = 0) -> dict:
     """Every heavy chapter-6 result, as a JSON-ready dict: perplexity curves, needle grid, attention masses.
 
@@ -244,6 +247,15 @@ def compute_extension_results(model, tokenizer, eager_model=None, ppl_tokens: in
     Attention: `attention_to_needle` at `attention_tokens`, depth 0.5 (needs `eager_model`).
     Taught in 06_context_extension, § Cached results.
     """
+    # every argument is checked here, before the first of many minutes of work
+    for name, chosen in (("methods", methods), ("grid_methods", grid_methods)):
+        for method in chosen:
+            check_choice(name, method, ROPE_METHODS)
+    for n_tokens in lengths:
+        as_int("lengths", n_tokens, 2, MAX_SIZE)
+    for depth in depths:
+        as_float("depths", depth, 0, 1)
+    factor = as_float("factor", factor, 1)
     started = time.perf_counter()
     ids = repeated_document_ids(tokenizer, ppl_tokens)
     curves = {}

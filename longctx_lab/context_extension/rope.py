@@ -17,7 +17,7 @@ from typing import Iterator
 import torch
 
 from ..core.checked import checked
-from ..core.checks import as_float, as_ids, as_int
+from ..core.checks import as_float, as_ids, as_int, check_ordered
 from ..core.hf import require_eager
 
 __all__ = [
@@ -154,7 +154,8 @@ def _yarn_ramp(head_dim: int, base: float, original: int, beta_fast: float, beta
     return 1 - ramp
 
 
-@checked(head_dim=(2, 2**16), beta_fast=(0, None, True), beta_slow=(0, None, True), low_freq_factor=(0, None, True), high_freq_factor=(0, None, True))
+@checked(head_dim=(2, 2**16), beta_fast=(0, None, True), beta_slow=(0, None, True), low_freq_factor=(0, None, True),
+         high_freq_factor=(0, None, True))
 def scaled_rope_frequencies(
     head_dim: int, base: float = 100000.0, method: str = "none", factor: float = 1.0,
     original_max_positions: int = 8192, seq_len: int | None = None,
@@ -170,6 +171,8 @@ def scaled_rope_frequencies(
     """
     method = _check_method(method)
     factor = _check_factor(factor, method)
+    check_ordered("beta_slow", beta_slow, "beta_fast", beta_fast, strict=True)  # YaRN: slow-turning pairs < fast
+    check_ordered("low_freq_factor", low_freq_factor, "high_freq_factor", high_freq_factor, strict=True)  # llama3
     inv_freq = rope_frequencies(head_dim, base)
     original = int(as_float("original_max_positions", original_max_positions, 1))
     attention_factor = 1.0

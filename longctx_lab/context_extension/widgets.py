@@ -6,6 +6,7 @@ from functools import lru_cache
 import ipywidgets as widgets
 
 from ..core.checked import checked
+from ..core.checks import as_int, check_choice
 from ..core.drawing import decade_limits
 from ..core.panels import LivePanel, PanelView, disabled_when
 from .needle import load_extension_results
@@ -32,6 +33,7 @@ def render_rope_scaling(method: str = "yarn", factor: float = 2.0, head_dim: int
     method "none" ignores the factor (s = 1; the panel greys its slider out). Pass the panel's `drawing` to
     redraw it in place. Taught in 06_context_extension, § Stretching RoPE.
     """
+    as_int("trained_positions", trained_positions, 1)
     plain = _rope(head_dim, base, "none", 1.0, trained_positions)
     scaled = _rope(head_dim, base, method, float(factor), trained_positions)
     ratio = (plain.inv_freq / scaled.inv_freq).numpy()
@@ -54,6 +56,7 @@ def rope_scaling_panel(method: str = "yarn", factor: float = 2.0) -> LivePanel:
 
     Taught in 06_context_extension, § Stretching RoPE.
     """
+    check_choice("method", method, list(ROPE_METHODS))
     controls = {
         "method": widgets.Dropdown(options=list(ROPE_METHODS), value=method, description="method", style=_STYLE),
         "factor": widgets.FloatSlider(value=factor, min=1.0, max=16.0, step=0.5, description="scale s",

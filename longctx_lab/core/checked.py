@@ -124,8 +124,6 @@ def check_value(name: str, value: Any, hint: Any, bounds: tuple | None = None) -
             raise ValueError(f"{name} is empty (shape {tuple(value.shape)}); valid: a non-empty tensor")
         if name in _ID_NAMES and (value.dtype.is_floating_point or value.is_complex() or value.dtype == torch.bool):
             raise TypeError(f"{name} must hold integer token ids, got dtype {value.dtype}")
-        if value.dtype.is_floating_point and bool(torch.isnan(value).any()):
-            raise ValueError(f"{name} holds NaN (shape {tuple(value.shape)}); valid: numbers")
     elif isinstance(origin, type) and origin.__module__ not in ("typing", "collections.abc"):
         if not isinstance(value, origin):
             raise TypeError(f"{name} must be a {origin.__name__}, got {type(value).__name__} {short(value)}")

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import torch
 
 __all__ = ["as_bool", "as_float", "as_ids", "as_int", "as_int_list", "as_texts", "check_causal_lm", "check_choice",
+           "check_id_sequences",
            "check_finite", "check_ids_in_vocab", "check_length", "check_module", "check_ordered", "check_prob_rows",
            "check_tensor", "check_tokenizer", "short", "vocab_size"]
 
@@ -247,3 +248,18 @@ def check_ids_in_vocab(ids: torch.Tensor, model: Any, tokenizer: Any = None, nam
             else ""
         raise ValueError(f"{name} holds token id {bad}, outside the model's vocabulary (vocab_size={size}{tok}); "
                          f"valid: 0 ≤ id < {size} (model paired with another model's tokenizer?)")
+
+
+def check_id_sequences(name: str, sequences: Any) -> None:
+    """TypeError unless every sequence holds integer token ids: a float is not a token id (it would be truncated)."""
+    items = [sequences] if isinstance(sequences, torch.Tensor) and sequences.dim() == 1 else sequences
+    if not isinstance(items, (list, tuple, torch.Tensor)):
+        return
+    for i, seq in enumerate(items):
+        if isinstance(seq, torch.Tensor):
+            if seq.dtype.is_floating_point or seq.is_complex() or seq.dtype == torch.bool:
+                raise TypeError(f"{name}[{i}] must hold integer token ids, got dtype {seq.dtype}")
+        elif isinstance(seq, (list, tuple)):
+            bad = next((t for t in seq if isinstance(t, bool) or not isinstance(t, numbers.Integral)), None)
+            if bad is not None:
+                raise TypeError(f"{name}[{i}] must hold int token ids, got {type(bad).__name__} {short(bad)}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -80,13 +80,18 @@ class AlphaBetaFit(NamedTuple):
 
 
 @checked
-def fit_alpha_beta(sizes_bytes, seconds) -> AlphaBetaFit:
+def fit_alpha_beta(sizes_bytes: Sequence[float], seconds: Sequence[float]) -> AlphaBetaFit:
     """Fit time = α + β·bytes (least squares on relative error, α, β >= 0): α is the latency (s), 1/β the bandwidth (bytes/s).
 
     Taught in 04_multi_gpu_scaling, § What communication costs.
     """
     sizes = np.asarray(sizes_bytes, dtype=float)
     times = np.asarray(seconds, dtype=float)
+    for name, values in (("sizes_bytes", sizes), ("seconds", times)):
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} holds NaN/inf ({values.tolist()}); valid: finite numbers")
+    if (sizes < 0).any():
+        raise ValueError(f"sizes_bytes must all be ≥ 0, got {sizes.tolist()}")
     if sizes.shape != times.shape or sizes.ndim != 1 or len(sizes) < 2:
         raise ValueError(f"sizes_bytes and seconds must be 1-D of equal length >= 2, got {sizes.shape} and {times.shape}")
     if (times <= 0).any():

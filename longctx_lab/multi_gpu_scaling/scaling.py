@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+from typing import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from ..core.checked import checked
-from ..core.checks import as_int
+from ..core.checks import as_int, check_id_sequences
 from ..core.data import load_text
 from .collectives import COLLECTIVE_SIZES, collective_costs
 from .ring import ring_attention_shard
@@ -116,6 +117,7 @@ def parallel_processing(model: torch.nn.Module, sequences, world_size: int = 1, 
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    check_id_sequences("sequences", sequences)
     seqs = _as_sequences(sequences)
     world_size = as_int("world_size", world_size, 1, len(seqs), note="the number of sequences")
     if world_size == 1:
@@ -141,7 +143,7 @@ def amdahl_speedup(serial_fraction: float, world_size: float) -> float:
 
 
 @checked
-def fit_amdahl(world_sizes, speedups) -> float:
+def fit_amdahl(world_sizes: Sequence[float], speedups: Sequence[float]) -> float:
     """The serial fraction s in [0, 1] whose Amdahl curve best fits the measured speedups (least squares on 1/S).
 
     1/S = s + (1 − s)/P is linear in s, so the fit is closed-form.
@@ -149,6 +151,9 @@ def fit_amdahl(world_sizes, speedups) -> float:
     """
     p = np.asarray(world_sizes, dtype=float)
     s = np.asarray(speedups, dtype=float)
+    for name, values in (("world_sizes", p), ("speedups", s)):
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} holds NaN/inf ({values.tolist()}); valid: finite numbers")
     if p.shape != s.shape or p.ndim != 1 or len(p) == 0 or (p < 1).any() or (s <= 0).any():
         raise ValueError(f"world_sizes (>= 1) and speedups (> 0) must be 1-D of equal length, got {p.shape}, {s.shape}")
     slope = 1.0 - 1.0 / p  # 1/S − 1/P = s · (1 − 1/P)

@@ -6,6 +6,7 @@ from functools import lru_cache
 import ipywidgets as widgets
 
 from ..core.checked import checked
+from ..core.checks import as_int, check_choice
 from ..core.drawing import decade_limits
 from ..core.panels import LivePanel, PanelView
 from .cost_model import DEVICE_PRESETS, LINK_PRESETS, StepWorkload, predict_step
@@ -82,6 +83,9 @@ def cost_model_panel(P: int = 8, n: int = 32768, link: str = "NVLink 4 (H100)",
 
     Taught in 04_multi_gpu_scaling, § A cost model for real clusters.
     """
+    for name, value, options in (("P", P, WORLD_SIZES), ("n", n, LENGTHS), ("batch", batch, BATCHES),
+                                 ("link", link, list(LINK_PRESETS)), ("model", model, list(MODEL_PRESETS))):
+        check_choice(name, value, options)
     style = {"description_width": "60px"}
     # continuous_update off: a dragged slider would otherwise redraw at every position it passes.
     controls = {

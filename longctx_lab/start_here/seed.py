@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from ..core.checked import checked
+from ..core.checks import check_id_sequences
 
 __all__ = ["load_model", "save_model", "test_model"]
 
@@ -58,6 +59,7 @@ def test_model(model: torch.nn.Module, sequences) -> list:
     become a (1, len) LongTensor on the model's device. Taught in 00_start_here, § The seed's code.
     """
     _check_module(model)
+    check_id_sequences("sequences", sequences)
     if isinstance(sequences, torch.Tensor) and sequences.dim() == 1:
         sequences = [sequences]
     if not isinstance(sequences, (list, tuple, torch.Tensor)) or len(sequences) == 0:
