@@ -103,7 +103,7 @@ class NeedleTrial:
         return asdict(self)
 
 
-@checked(n_distractors=(1, None), max_new_tokens=(1, 1024))
+@checked(n_distractors=(1, None), max_new_tokens=(1, 1024), depth=(0, 1))
 def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n_distractors: int = 9,
                  max_new_tokens: int = 8, method: str = "none", factor: float = 1.0,
                  filler: str | None = None) -> NeedleTrial:
@@ -143,7 +143,7 @@ def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n
     )
 
 
-@checked
+@checked(depth=(0, 1))
 def attention_to_needle(model, tokenizer, n_tokens: int, depth: float, seed: int = 0) -> torch.Tensor:
     """Attention mass from the question's last token onto the needle's tokens, per layer and head: (L, H).
 

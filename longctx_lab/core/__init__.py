@@ -1,6 +1,7 @@
 """What every chapter shares, and nothing chapter-specific; `core` never imports a chapter.
 
     checks.py           argument checks in one style (argument, value, valid range): as_int, as_float, as_ids, ...
+    checked.py          @checked: every public callable's arguments checked against its annotations, before any work
     hf.py               transformers shims: the KV-cache keyword, eager attention, per-layer attention hooks, pooling
     timing.py           alternating_medians: timings that stay comparable on a busy machine
     models.py           the offline model registry: MiniLM, SmolLM2 (GGUF converted once), tiny_lm

@@ -38,6 +38,8 @@ def _valid(name: str, low, high, low_sign: str = "≤", high_sign: str = "≤") 
         return f"{low} {low_sign} {name} {high_sign} {high}"
     if low is not None:
         return f"{name} {'≥' if low_sign == '≤' else '>'} {low}"
+    if high is None:
+        return "a finite number"
     return f"{name} {high_sign} {high}"
 
 
@@ -216,7 +218,7 @@ def check_ordered(low_name: str, low: float, high_name: str, high: float, strict
 def check_tokenizer(tokenizer: Any, name: str = "tokenizer") -> None:
     """TypeError unless `tokenizer` looks like a transformers tokenizer (callable with encode and decode)."""
     if not (callable(tokenizer) and hasattr(tokenizer, "encode") and hasattr(tokenizer, "decode")):
-        raise TypeError(f"{name} must be a transformers tokenizer (e.g. from load_minilm()), "
+        raise TypeError(f"{name} must have encode and decode (a transformers tokenizer, e.g. from load_minilm()), "
                         f"got {type(tokenizer).__name__} {short(tokenizer)}")
 
 

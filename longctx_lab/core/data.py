@@ -208,7 +208,7 @@ def _fill(tokenizer, sentences: list[str], n_fill: int) -> tuple[list[int], list
     return ids[drop:], sorted(bounds)
 
 
-@checked
+@checked(depth=(0, 1))
 def make_haystack(
     tokenizer, n_tokens: int, depth: float, key: str | None = None, seed: int = 0, filler: str | None = None
 ) -> Haystack:
