@@ -169,7 +169,7 @@ class SpanTrainingResult:
     losses: list[float]
 
 
-@checked
+@checked(lr=(0, None, True), steps=(1, 10**6), batch=(1, 2**16), length=(1, 2**16))
 def train_adaptive_span(steps: int = 400, length: int = 48, n_heads: int = 4, span_penalty: float = 0.02,
                         batch: int = 32, lr: float = 1e-2, seed: int = 0) -> SpanTrainingResult:
     """Train a SpanTransformer on `make_span_task` with loss = cross-entropy + span_penalty · mean span fraction.

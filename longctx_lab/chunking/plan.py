@@ -114,8 +114,8 @@ def _check_sequence(seq: Any, name: str = "seq") -> int:
     return len(seq)
 
 
-@checked
-def seed_split_sequence(seq, max_len=128):
+@checked(max_len=(1, None))
+def seed_split_sequence(seq, max_len: int = 128):
     """The seed's §5.2 `split_sequence`, verbatim: consecutive slices, the last one short.
 
     Taught in 01_chunking, § The seed's split_sequence.

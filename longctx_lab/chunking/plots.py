@@ -90,7 +90,7 @@ def attention_costs(n, k: int | None = None, overlap: int = 0, d_model: int = 38
             "dense_flops": 24.0 * processed * d_model**2}
 
 
-@checked(n_max=(2, 2**40), d_model=(1, None))
+@checked(n_max=(2, 2**30), d_model=(1, None))
 def cost_curves(ks=(128, 512), overlap: int = 0, d_model: int = 384, n_max: int = 2**17) -> Figure:
     """Attention FLOPs and score memory vs n (log-log) for full attention and for chunks of each k.
 

@@ -74,9 +74,9 @@ def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: 
     Taught in 01_chunking, § The live panel.
     """
     n = document_token_count(text, tokenizer)
-    if n < 2 or n < k_min:
-        raise ValueError(f"text has n={n} tokens, fewer than k_min={k_min}; valid: a text of at least "
-                         f"max(2, k_min) tokens")
+    if n < max(2, k_min, k):
+        raise ValueError(f"text has n={n} tokens, fewer than k={k} or k_min={k_min}; valid: a text of at "
+                         f"least max(2, k, k_min) tokens")
     controls = ChunkControls(n, k, overlap=overlap, k_min=k_min, k_max=min(k_max, n))
     return LivePanel(controls, partial(render_chunk_view, n, rows=rows, drawing=ChunkStrip(n, rows)),
                      title=f"Chunking {n} tokens: move k, m or the overlap")

@@ -25,7 +25,7 @@ def _rope(head_dim: int, base: float, method: str, factor: float, trained_positi
                                    original_max_positions=trained_positions, seq_len=int(factor * trained_positions))
 
 
-@checked
+@checked(factor=(0, 1e6, True))
 def render_rope_scaling(method: str = "yarn", factor: float = 2.0, head_dim: int = 64, base: float = 100000.0,
                         trained_positions: int = 8192, drawing: RopeFrequencies | None = None) -> PanelView:
     """Plain RoPE beside `method` with scale factor s: inverse frequencies and wavelengths per dimension pair.

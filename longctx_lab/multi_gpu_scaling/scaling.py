@@ -299,7 +299,7 @@ def scaling_note(points, cores: int | None = None) -> str:
 
 
 @checked(repeat=(1, 1000), ring_n=(1, 2**16), threads=(1, 1024), timeout=(0, 86400, True))
-def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes=(1, 2, 4), threads: int | None = 1,
+def measure_scaling(model: torch.nn.Module, segments: torch.Tensor, world_sizes: Sequence[int] = (1, 2, 4), threads: int | None = 1,
                     repeat: int = 2, ring_n: int = 67, timeout: float = 300.0) -> list[ScalingPoint]:
     """One `scaling_probe` launch per world size; `threads=1` so P = 1 really uses one core.
 

@@ -41,6 +41,8 @@ class RemoteTraceback(Exception):
     """The traceback text of an exception raised in a worker, attached as the parent-side `__cause__`."""
 
     def __init__(self, text: str):
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str (a worker's traceback), got {type(text).__name__}")
         super().__init__(text)
         self.text = text
 

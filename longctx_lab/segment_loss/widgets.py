@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.checked import checked
+from ..core.checks import check_id_sequences
 from ..core.panels import LivePanel, PanelView, ResultCache, at_most
 from .loss import SegmentLoss, segment_loss, sliding_windows
 from .plots import segment_loss_figure
@@ -28,7 +29,7 @@ SLOW_SECONDS = 5.0  # "more than a few seconds": a setting estimated slower than
 BATCH_TOKENS = 2048  # tokens per forward: about a second for SmolLM2 on a laptop CPU, so interrupts land quickly
 
 
-@checked
+@checked(k=(1, None), m=(1, None), stride=(1, None))
 def panel_work(k: int, m: int, stride: int) -> dict[str, tuple[int, int]]:
     """(windows, tokens) the model runs for each mode of a setting, n = m·k: its cost, known before computing.
 
@@ -129,6 +130,7 @@ def render_segment_loss(model, input_ids, k: int, m: int, stride: int, cache: Re
     computed: the view says what it would cost and names the nearest cheaper setting (data["pending"]).
     `views` memoises drawn views by setting. Taught in 02_segment_loss, § The live panel.
     """
+    check_id_sequences("input_ids", input_ids if isinstance(input_ids, torch.Tensor) else [input_ids])
     ids = torch.as_tensor(input_ids)
     for name, value in (("k", k), ("m", m), ("stride", stride)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -255,6 +257,7 @@ def segment_loss_panel(model, input_ids, k: int = 128, m: int = 4, stride: int =
     `budget` seconds waits for "run it anyway" and offers a cheaper neighbour. Taught in 02_segment_loss,
     § The live panel.
     """
+    check_id_sequences("input_ids", input_ids if isinstance(input_ids, torch.Tensor) else [input_ids])
     ids = torch.as_tensor(input_ids)
     cache = ResultCache()
     for result in precomputed:

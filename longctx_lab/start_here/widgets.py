@@ -12,7 +12,7 @@ from .plots import MemoryBars
 __all__ = ["render_cost_view", "cost_panel"]
 
 
-@checked
+@checked(n=(1, None), k=(1, None), heads=(1, None))
 def render_cost_view(n: int, k: int, heads: int = 9, drawing: MemoryBars | None = None) -> PanelView:
     """m = ceil(n / k) and the fp32 attention-score memory of one layer, full (n²) vs chunked (m·k²).
 
