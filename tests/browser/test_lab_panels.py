@@ -1,10 +1,10 @@
-"""In JupyterLab, as a learner: run a chapter top to bottom, then move its panel's controls and watch it redraw.
+"""In JupyterLab, as a learner: run a chapter's panel, then move its controls and watch it redraw.
 
-Which notebooks run in the browser (the 3-minute budget on a 2-core machine does not fit all six):
-01 (k/m sliders) and 03 (head picker, bertviz) run all cells here; 00 runs all cells in Voila
-(test_presenter.py); 00, 02, 04 and 05 are opened here and must render their stored outputs without
-an error (test_lab_stored_outputs.py). Every run fails on an error output, a cell that never ran,
-a widget that failed to display, a "Javascript Error", or a request leaving 127.0.0.1.
+What runs in the browser (nbval already runs every cell of every chapter): the panel cells of 01
+(k/m sliders) and 03 (head picker, bertviz views) with the cells they depend on (panel_cells.py), here;
+00's panel in Voila (test_presenter.py); every chapter is opened and must render its stored outputs
+without an error (test_lab_stored_outputs.py). Every run fails on an error output, a cell that never
+ran, a widget that failed to display, a "Javascript Error", or a request leaving 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ pytest.importorskip("playwright.sync_api",
 from playwright.sync_api import expect  # noqa: E402
 
 from .conftest import NOTEBOOKS, OUTPUT  # noqa: E402
+from .panel_cells import panel_notebook  # noqa: E402
 from .jupyter import (  # noqa: E402
     cell_outputs_json, expect_figure_changed, figure_pixels, move_slider, open_notebook, panel_with_slider, problems,
     run_all_cells, screenshot,
@@ -27,13 +28,14 @@ from .jupyter import (  # noqa: E402
 M_CHUNKS = re.compile(r"m = (\d+) chunks")
 
 
-def _run(page, lab: str, name: str) -> dict:
-    if not (NOTEBOOKS / name).is_file():
-        pytest.skip(f"notebooks/{name} does not exist yet")
-    open_notebook(page, lab, name)
+def _run(page, lab: str, served, name: str, *calls: str) -> dict:
+    """Run the cells of notebooks/<name> that make the panel (the cells calling `calls` and what they use)."""
+    scratch = name.replace(".ipynb", "_panel.ipynb")
+    panel_notebook(NOTEBOOKS / name, served / scratch, lambda source: any(call in source for call in calls))
+    open_notebook(page, lab, scratch)
     state = run_all_cells(page)
     found = problems(page, state, ran=True)
-    assert not found, f"{name} in JupyterLab:\n" + "\n".join(found)
+    assert not found, f"{scratch} (cut from {name}) in JupyterLab:\n" + "\n".join(found)
     return state
 
 
@@ -41,8 +43,8 @@ def _chunks(summary) -> int:
     return int(M_CHUNKS.search(summary.inner_text()).group(1))
 
 
-def test_chunking_panel_follows_the_k_slider(page, lab):
-    _run(page, lab, "01_chunking.ipynb")
+def test_chunking_panel_follows_the_k_slider(page, lab, served_notebooks):
+    _run(page, lab, served_notebooks, "01_chunking.ipynb", "chunk_panel(")
     panel, k_slider = panel_with_slider(page, "k (length)")
     summary = panel.locator(".widget-html-content").filter(has_text=M_CHUNKS).first
     _, m_slider = panel_with_slider(page, "m (chunks)")
@@ -60,8 +62,9 @@ def test_chunking_panel_follows_the_k_slider(page, lab):
     assert not page.outside_requests, page.outside_requests
 
 
-def test_attention_head_picker_redraws_and_bertviz_draws_offline(page, lab):
-    _run(page, lab, "03_attention.ipynb")
+def test_attention_head_picker_redraws_and_bertviz_draws_offline(page, lab, served_notebooks):
+    _run(page, lab, served_notebooks, "03_attention.ipynb", "head_pattern_panel(", "bertviz_head_view(",
+         "bertviz_model_view(")
     panel, head_slider = panel_with_slider(page, "head")
     summary = panel.locator(".widget-html-content").filter(has_text=re.compile(r"head \d+")).first
     before_text, before_figure = summary.inner_text(), figure_pixels(panel)

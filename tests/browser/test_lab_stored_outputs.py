@@ -1,7 +1,7 @@
-"""Chapters not run in the browser here still open in JupyterLab and render their stored outputs without an error.
+"""Every chapter opens in JupyterLab and renders its stored outputs without an error.
 
-(01 and 03 run all cells in test_lab_panels.py, 00 in Voila in test_presenter.py.) With
-LONGCTX_LAB_SCREENSHOTS=1 (`make screenshots`, no time budget) the chapters after 00 also run all cells,
+(The panels of 01 and 03 run in test_lab_panels.py, 00's in Voila in test_presenter.py.) With
+LONGCTX_LAB_SCREENSHOTS=1 (`make screenshots`, no time budget) the other chapters also run all cells,
 so their live panels can be photographed for the README.
 """
 from __future__ import annotations
@@ -16,11 +16,11 @@ pytest.importorskip("playwright.sync_api",
 from .conftest import NOTEBOOKS  # noqa: E402
 from .jupyter import notebook_state, open_notebook, problems, run_all_cells, screenshot  # noqa: E402
 
-RUN_IN_LAB = {"01_chunking.ipynb", "03_attention.ipynb"}  # test_lab_panels.py runs these
-STORED_ONLY = sorted(path.name for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if path.name not in RUN_IN_LAB)
+CHAPTERS = sorted(path.name for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+PHOTOGRAPHED_ELSEWHERE = {"00_start_here.ipynb", "01_chunking.ipynb", "03_attention.ipynb"}  # by their panel tests
 
 
-@pytest.mark.parametrize("name", STORED_ONLY)
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_notebook_renders_its_stored_outputs(page, lab, name):
     open_notebook(page, lab, name, wait_for_kernel=False)
     state = notebook_state(page)
@@ -29,7 +29,7 @@ def test_notebook_renders_its_stored_outputs(page, lab, name):
     assert not found, f"{name} in JupyterLab:\n" + "\n".join(found)
     assert not page.outside_requests, page.outside_requests
 
-    if os.environ.get("LONGCTX_LAB_SCREENSHOTS") == "1" and name != "00_start_here.ipynb":
+    if os.environ.get("LONGCTX_LAB_SCREENSHOTS") == "1" and name not in PHOTOGRAPHED_ELSEWHERE:
         open_notebook(page, lab, name)
         state = run_all_cells(page)
         found = problems(page, state, ran=True)

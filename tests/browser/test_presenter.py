@@ -10,13 +10,18 @@ pytest.importorskip("playwright.sync_api",
 
 from playwright.sync_api import expect  # noqa: E402
 
+from .conftest import NOTEBOOKS  # noqa: E402
+from .panel_cells import panel_notebook  # noqa: E402
 from .jupyter import expect_figure_changed, figure_pixels, move_slider, panel_with_slider, screenshot  # noqa: E402
 
 M_CHUNKS = re.compile(r"m = (\d+) chunks")
 
 
-def test_voila_runs_start_here_without_code_and_its_slider_redraws(page, voila):
-    page.goto(f"{voila}/voila/render/00_start_here.ipynb", timeout=300_000)  # Voila runs every cell first
+def test_voila_shows_start_here_panel_without_code_and_its_slider_redraws(page, voila, served_notebooks):
+    # 00's panel cells only (nbval runs the whole chapter; Voila would run it all again before showing it)
+    panel_notebook(NOTEBOOKS / "00_start_here.ipynb", served_notebooks / "00_start_here_panel.ipynb",
+                   lambda source: "cost_panel(" in source)
+    page.goto(f"{voila}/voila/render/00_start_here_panel.ipynb", timeout=300_000)  # Voila runs the cells first
     panel, k_slider = panel_with_slider(page, "k (chunk)")
     k_slider.wait_for(timeout=300_000)
     for complaint in ("There was an error when executing cell", "Javascript Error", "Error displaying widget"):
