@@ -4,7 +4,8 @@ The annotations a public function already has say what it accepts; `@checked` en
 call, so a wrong type never reaches torch: `int` (a bool or float is not an int), `float` (finite; a
 bool is not a number), `str`, `bool`, `torch.Tensor`, `list[str]` (a bare str is refused), sequences
 (not a str), mappings, callables, classes, and `X | None`. Bounds come as keyword arguments:
-`@checked(k=(1, None), span=(1, MAX_SIZE))` (ints and floats, closed ranges). Unannotated parameters
+`@checked(k=(1, None), span=(1, MAX_SIZE))` (ints and floats, closed ranges; a third item True
+opens the lower bound, a fourth True lets a float be +inf). Unannotated parameters
 named `model`/`teacher`/`encoder` must be an nn.Module, `tokenizer` a tokenizer. On a class, it checks
 the constructor's arguments (a dataclass's fields).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import collections.abc as abc
 import functools
 import inspect
+import math
 import numbers
 import sys
 import os
@@ -48,8 +50,11 @@ def _is_float(name: str, value: Any, bounds) -> bool:
             value = value.item()
     if not isinstance(value, numbers.Real):
         return False
-    low, high, *open_low = bounds or (None, None)
-    as_float(name, value, low, high, low_open=bool(open_low and open_low[0]))
+    low, high, *flags = bounds or (None, None)
+    low_open, allow_inf = (list(flags) + [False, False])[:2]
+    if allow_inf and value == math.inf:  # e.g. a link with no per-byte cost: bandwidth = inf
+        return True
+    as_float(name, value, low, high, low_open=bool(low_open))
     return True
 
 

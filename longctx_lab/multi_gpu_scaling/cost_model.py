@@ -9,10 +9,10 @@ from ..core.checks import as_int
 __all__ = ["LinkSpec", "DeviceSpec", "StepWorkload", "StepPrediction", "predict_step", "LINK_PRESETS", "DEVICE_PRESETS"]
 
 
-@checked(bandwidth=(0, None, True), latency=(0, None))
+@checked(bandwidth=(0, None, True, True), latency=(0, None))
 @dataclass(frozen=True)
 class LinkSpec:
-    """A link between devices: bandwidth per direction (bytes/s) and per-message latency α (s)."""
+    """A link between devices: bandwidth per direction (bytes/s; inf = no per-byte cost) and per-message latency α (s)."""
 
     name: str
     bandwidth: float
