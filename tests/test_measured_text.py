@@ -133,17 +133,17 @@ def test_scaling_note_prints_cores_and_speedups_as_numbers():
     assert f"has {os.cpu_count()} CPU" in scaling_note(_points(1.0, 0.6))
 
 
-@pytest.mark.parametrize("points, cores, match", [
-    ([], 2, "points"),
-    (_points(1.0, 0.5)[1:], 2, "P = 1"),
-    (["P = 1"], 2, "points"),
-    (_points(0.0, 0.5), 2, "time"),
-    (_points(1.0, 0.5), 0, "cores"),
-    (_points(1.0, 0.5), True, "cores"),
-    (_points(1.0, 0.5), 2.0, "cores"),
+@pytest.mark.parametrize("points, cores, error, match", [
+    ([], 2, ValueError, "points"),
+    (_points(1.0, 0.5)[1:], 2, ValueError, "P = 1"),
+    (["P = 1"], 2, ValueError, "points"),
+    (_points(0.0, 0.5), 2, ValueError, "time"),
+    (_points(1.0, 0.5), 0, ValueError, "cores"),
+    (_points(1.0, 0.5), True, TypeError, "cores"),
+    (_points(1.0, 0.5), 2.0, TypeError, "cores"),
 ])
-def test_scaling_note_rejects_bad_input(points, cores, match):
-    with pytest.raises(ValueError, match=match):
+def test_scaling_note_rejects_bad_input(points, cores, error, match):
+    with pytest.raises(error, match=match):
         scaling_note(points, cores)
 
 
