@@ -1,6 +1,6 @@
 """04_multi_gpu_scaling: segments on P real workers, measured scaling, collectives, ring attention, a cost model.
 
-    workers.py      run_distributed: spawned torch.distributed workers, free port, timeout, errors surfaced
+    workers.py      run_distributed: torch.distributed worker processes, free port, timeout, errors surfaced
     scaling.py      the seed's parallel_processing corrected, Amdahl's law, a DDP step, the scaling probe
     collectives.py  all-reduce / all-gather timings and their α-β fit
     ring.py         blockwise and ring attention, the causal load imbalance

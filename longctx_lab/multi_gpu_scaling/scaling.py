@@ -222,7 +222,7 @@ def scaling_probe(rank: int, world_size: int, model: torch.nn.Module, segments: 
                   ring_n: int = 67, collective_sizes: tuple[int, ...] = COLLECTIVE_SIZES) -> ScalingPoint:
     """Worker: time this rank's share of a segment forward pass, then (P > 1) collectives and a causal ring check.
 
-    One launch per world size measures everything, because each launch costs seconds of process start.
+    One launch per world size measures everything for that size: the forward pass, collectives, a ring check.
     Taught in 04_multi_gpu_scaling, § Measured scaling.
     """
     device = rank_device()

@@ -1,8 +1,9 @@
 """Launch real torch.distributed workers from a notebook: free port, timeout, errors surfaced, no orphans.
 
-Each worker is a spawned process with a process group initialised (gloo on CPU, nccl on CUDA), so
-the same worker function runs on a laptop (processes stand in for GPUs) and on a GPU node (one
-process per GPU, as torchrun would start them).
+Each worker is a process with a process group initialised (gloo on CPU, nccl on CUDA), so the same
+worker function runs on a laptop (processes stand in for GPUs) and on a GPU node (one process per
+GPU, as torchrun would start them). Workers are forked from a fork server that imported the kit once
+(spawned where there is no fork server, i.e. Windows), so only the first launch pays for imports.
 """
 from __future__ import annotations
 
@@ -121,14 +122,47 @@ def _report_error(results: Any, rank: int, exc: BaseException) -> None:
     results.put(("error", rank, (when, type(exc).__name__, str(exc), text, payload)))
 
 
+def _alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc (macOS): the signal test is all there is
+        return True
+
+
 def _exit_with_parent(parent_pid: int) -> None:
     """Leave as soon as the launching process is gone (a killed kernel must not leave workers behind)."""
     def watch() -> None:
-        while os.getppid() == parent_pid:
+        while _alive(parent_pid):
             time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+# Imported once by the fork server, so a worker starts in milliseconds instead of importing torch and
+# transformers again (seconds each): the kit and the modules of its bundled models.
+_PRELOAD = ["longctx_lab", "transformers.models.llama.modeling_llama", "transformers.models.bert.modeling_bert"]
+
+
+def _start_context():
+    """How workers start: forked from a fork server that has already imported the kit, else spawned (Windows).
+
+    A plain fork of a notebook kernel would copy its threads' locks mid-use; the fork server is a fresh,
+    single-threaded process started once per session, so forking it is safe.
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
 
 
 def _worker(rank: int, world_size: int, port: int, backend: str, threads: int | None, timeout: float,
@@ -185,7 +219,7 @@ def _remote_exception(rank: int, world_size: int, payload: tuple) -> BaseExcepti
 
 def _launch(fn: Callable, world_size: int, args: tuple, backend: str, timeout: float, threads: int | None,
             port: int) -> Any:
-    ctx = mp.get_context("spawn")
+    ctx = _start_context()
     results = ctx.Queue()
     processes = [ctx.Process(target=_worker, daemon=True,
                              args=(rank, world_size, port, backend, threads, timeout, fn, args, results, os.getpid()))
@@ -238,9 +272,9 @@ def _launch(fn: Callable, world_size: int, args: tuple, backend: str, timeout: f
 @checked(timeout=(0, 86400, True), threads=(1, 1024))
 def run_distributed(fn: Callable, world_size: int, *args: Any, backend: str | None = None,
                     timeout: float = 120.0, threads: int | None = None, port: int | None = None) -> list:
-    """Run `fn(rank, world_size, *args)` in `world_size` spawned processes with a process group; return per-rank results.
+    """Run `fn(rank, world_size, *args)` in `world_size` worker processes with a process group; return per-rank results.
 
-    `fn` must live in an importable module (spawned workers import it; `__main__` of a notebook is
+    `fn` must live in an importable module (workers import it by name; `__main__` of a notebook is
     not importable). The rendezvous uses a free 127.0.0.1 port (`port` if it is free), retried on a
     fresh port if another program grabs it first. After `timeout` seconds every worker is stopped and
     TimeoutError is raised; a worker's exception is re-raised in the parent with the worker's
@@ -251,7 +285,7 @@ def run_distributed(fn: Callable, world_size: int, *args: Any, backend: str | No
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
     if module in (None, "__main__", "__mp_main__") or "<" in qualname:
-        raise ValueError(f"fn={qualname or fn!r} (module {module!r}) cannot be imported by spawned workers; "
+        raise ValueError(f"fn={qualname or fn!r} (module {module!r}) cannot be imported by the worker processes; "
                          "define it at the top level of a module file and import it from there")
     world_size = as_int("world_size", world_size, 1, 64)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:

@@ -21,12 +21,18 @@ from longctx_lab import (
 )
 
 
-def worker_children() -> list:
-    """Spawned worker processes of this test process still alive (multiprocessing's resource tracker is not one)."""
+def is_worker(proc: psutil.Process) -> bool:
+    """A run_distributed worker: forked by the fork server (whose own command line names it), or spawned."""
+    command = " ".join(proc.cmdline())
+    return "spawn_main" in command or ("forkserver" in command and "forkserver" in " ".join(proc.parent().cmdline()))
+
+
+def worker_children(root: psutil.Process | None = None) -> list:
+    """Worker processes under `root` (this test process) still alive; the fork server and resource tracker are not."""
     alive = []
-    for proc in psutil.Process().children(recursive=True):
+    for proc in (root or psutil.Process()).children(recursive=True):
         try:
-            if proc.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(proc.cmdline()):
+            if proc.status() != psutil.STATUS_ZOMBIE and is_worker(proc):
                 alive.append(proc)
         except psutil.NoSuchProcess:
             continue  # it exited while we looked
@@ -105,13 +111,13 @@ def test_workers_exit_when_the_launching_process_is_killed():
         workers = []
         while not workers and time.monotonic() < deadline:
             time.sleep(0.5)
-            workers = [p for p in psutil.Process(launcher.pid).children(recursive=True)
-                       if "spawn_main" in " ".join(p.cmdline())]
+            workers = worker_children(psutil.Process(launcher.pid))
         assert workers, "the launcher never started its worker"
+        helpers = psutil.Process(launcher.pid).children(recursive=True)  # workers, fork server, resource tracker
         launcher.kill()  # like a notebook kernel killed mid-run: no cleanup code runs in it
         launcher.wait()
-        gone, alive = psutil.wait_procs(workers, timeout=15)
-        assert not alive, f"orphaned workers: {alive}"
+        gone, alive = psutil.wait_procs(helpers, timeout=15)
+        assert not alive, f"orphaned processes: {[(p.pid, ' '.join(p.cmdline())[:80]) for p in alive]}"
     finally:
         if launcher.poll() is None:
             launcher.kill()
