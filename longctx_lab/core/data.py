@@ -80,8 +80,16 @@ def load_text(name: str = "long_document") -> str:
     raise FileNotFoundError(f"text {name!r} vanished from {data_dir()}")  # removed between the two calls
 
 
-# A sentence ends at . ! or ? (a run of them, then any closing quotes/brackets) followed by whitespace.
-_SENTENCE_END = re.compile(r"[.!?]+[\"')\]\u2019\u201d]*(?=\s)")
+# A sentence ends at . ! or ? (a run of them, then any closing quotes/brackets) followed by whitespace,
+# or at Chinese 。！？； (full-width, no space needed: Chinese puts none between sentences), or at an
+# ellipsis … right after a Chinese character or mark, each with any closing quotes/brackets ”’」』）》.
+_CLOSERS = "\"')\\]\u2019\u201d\u300d\u300f\uff09\u300b"
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_SENTENCE_END = re.compile(
+    rf"[.!?]+[{_CLOSERS}]*(?=\s)"
+    rf"|[\u3002\uff01\uff1f\uff1b!?]*[\u3002\uff01\uff1f\uff1b][{_CLOSERS}]*"
+    rf"|(?<=[{_CJK}])[\u2026\u22ef]+[\u3002\uff01\uff1f\uff1b!?]*[{_CLOSERS}]*"
+)
 
 
 def _blocks(text: str):
@@ -108,7 +116,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
     The rule: blank lines separate paragraphs; a line whose first non-space character is '#' (a
     Markdown heading) is a span of its own; inside a paragraph a sentence ends after a run of
-    . ! ? (plus any closing quotes or brackets) that is followed by whitespace. Each span is
+    . ! ? (plus any closing quotes or brackets) that is followed by whitespace, and after Chinese
+    。！？； or an ellipsis …… that follows Chinese text (plus closing marks ”’」』）》), with or without
+    a space after it. Each span is
     trimmed of surrounding whitespace, so spans never overlap, are never empty, and every character
     outside them is whitespace: text == the spans joined with the gaps between them. Abbreviations
     such as "e.g. this" are split too (the rule is simple on purpose); "3.5" is not.
