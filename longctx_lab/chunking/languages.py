@@ -20,8 +20,8 @@ __all__ = ["bits_per_byte", "bits_per_character", "decodes_cleanly", "token_infl
 
 
 def _ids(tokenizer: Any, text: str) -> list[int]:
-    try:
-        return list(tokenizer.encode(text, add_special_tokens=False))
+    try:  # verbose=False: no "longer than the maximum sequence length" warning, counting is not running
+        return list(tokenizer.encode(text, add_special_tokens=False, verbose=False))
     except TypeError:  # a tokenizer without that keyword adds no special tokens anyway
         return list(tokenizer.encode(text))
 

