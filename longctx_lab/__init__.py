@@ -29,9 +29,11 @@ _install_guard_from_env()
 
 from .core.models import *  # noqa: E402,F401,F403
 from .core.data import *  # noqa: E402,F401,F403
+from .core.tokenizers import *  # noqa: E402,F401,F403
 from .start_here.seed import *  # noqa: E402,F401,F403
 from .chunking.plan import *  # noqa: E402,F401,F403
 from .chunking.text import *  # noqa: E402,F401,F403
+from .chunking.languages import *  # noqa: E402,F401,F403
 from .segment_loss.loss import *  # noqa: E402,F401,F403  (after the folder: the function segment_loss wins)
 from .segment_loss.costs import *  # noqa: E402,F401,F403
 from .attention.maps import *  # noqa: E402,F401,F403

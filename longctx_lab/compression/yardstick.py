@@ -22,6 +22,7 @@ from ..core.checked import checked
 from ..core.checks import check_module, vocab_size
 from ..core.data import data_dir
 from ..core.hf import mean_pool
+from ..core.tokenizers import flag_unknown_tokens
 
 __all__ = [
     "EmbeddingScore", "VariantReport", "embedding_score", "evaluate_variant", "half_precision_note",
@@ -44,11 +45,14 @@ def load_retrieval_eval() -> list[dict]:
 def sentence_embeddings(model, tokenizer, texts: list[str], max_length: int = 64, batch_size: int = 64) -> torch.Tensor:
     """Unit-length sentence embeddings (N, d): mean of the last hidden states over the attention mask, fp32.
 
+    Prints a one-line note when more than 10 % of the tokens are [UNK] (e.g. MiniLM on Chinese).
     Taught in 05_compression, § The quality yardstick.
     """
     check_module(model, example="load_minilm()")
     if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
         raise TypeError("texts must be a list of str")
+    if texts:
+        flag_unknown_tokens(tokenizer, list(texts))
     # Batch texts of similar length together so little compute goes to padding; restore order at the end.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = torch.empty(len(texts), model.config.hidden_size)

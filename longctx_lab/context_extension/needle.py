@@ -22,6 +22,7 @@ from ..chunking.plan import ChunkPlan
 from ..core.checked import MAX_SIZE
 from ..core.checks import as_float, as_ids, as_int, check_choice
 from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
+from ..core.tokenizers import flag_unknown_tokens
 from ..core.hf import cache_kwargs, mean_pool, new_cache, per_layer_attention, require_eager
 from .rope import ROPE_METHODS, use_rope_scaling
 
@@ -165,6 +166,7 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
 
     Chunks follow `ChunkPlan(n, k)` on the encoder's own tokens; embeddings are mean-pooled and
     normalised (how all-MiniLM-L6-v2 was trained). Returns {k: rank}, rank 1 = retrieved first.
+    Prints a one-line note when more than 10 % of the encoder's tokens are [UNK] (MiniLM on Chinese).
     Taught in 06_context_extension, § Retrieval instead of context.
     """
     if not needle.strip():
@@ -172,6 +174,7 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
     where = text.find(needle)
     if where < 0:
         raise ValueError(f"needle={needle!r} does not occur in text")
+    flag_unknown_tokens(encoder_tokenizer, [text, query])
     encoded = encoder_tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
     limit = encoder.config.max_position_embeddings - 2  # room for [CLS] and [SEP]

@@ -1,6 +1,6 @@
 """The kit's bundled texts, a sentence splitter, and a pass-key haystack built token by token.
 
-Everything in data/ was written for the kit (no copied corpora). The haystack is the classic
+Everything in data/ was written for the kit, except daodejing.md (public domain, source in data/README.md). The haystack is the classic
 "needle in a haystack" test: filler text with one sentence holding a pass key, then a question whose
 answer is that key. It is built from token ids, so its length is exact for whichever tokenizer you use.
 """
@@ -80,8 +80,16 @@ def load_text(name: str = "long_document") -> str:
     raise FileNotFoundError(f"text {name!r} vanished from {data_dir()}")  # removed between the two calls
 
 
-# A sentence ends at . ! or ? (a run of them, then any closing quotes/brackets) followed by whitespace.
-_SENTENCE_END = re.compile(r"[.!?]+[\"')\]\u2019\u201d]*(?=\s)")
+# A sentence ends at . ! or ? (a run of them, then any closing quotes/brackets) followed by whitespace,
+# or at Chinese 。！？； (full-width, no space needed: Chinese puts none between sentences), or at an
+# ellipsis … right after a Chinese character or mark, each with any closing quotes/brackets ”’」』）》.
+_CLOSERS = "\"')\\]\u2019\u201d\u300d\u300f\uff09\u300b"
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_SENTENCE_END = re.compile(
+    rf"[.!?]+[{_CLOSERS}]*(?=\s)"
+    rf"|[\u3002\uff01\uff1f\uff1b!?]*[\u3002\uff01\uff1f\uff1b][{_CLOSERS}]*"
+    rf"|(?<=[{_CJK}])[\u2026\u22ef]+[\u3002\uff01\uff1f\uff1b!?]*[{_CLOSERS}]*"
+)
 
 
 def _blocks(text: str):
@@ -108,7 +116,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
     The rule: blank lines separate paragraphs; a line whose first non-space character is '#' (a
     Markdown heading) is a span of its own; inside a paragraph a sentence ends after a run of
-    . ! ? (plus any closing quotes or brackets) that is followed by whitespace. Each span is
+    . ! ? (plus any closing quotes or brackets) that is followed by whitespace, and after Chinese
+    。！？； or an ellipsis …… that follows Chinese text (plus closing marks ”’」』）》), with or without
+    a space after it. Each span is
     trimmed of surrounding whitespace, so spans never overlap, are never empty, and every character
     outside them is whitespace: text == the spans joined with the gaps between them. Abbreviations
     such as "e.g. this" are split too (the rule is simple on purpose); "3.5" is not.
@@ -164,13 +174,31 @@ def _check_key(key) -> str:
     return key
 
 
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+
+
+def _joiner(sentence: str) -> str:
+    """What goes before a filler sentence in running text: a space, or nothing before Chinese."""
+    return "" if _CJK_CHAR.match(sentence) else " "
+
+
+def _clean_front(tokenizer, text: str, k: int) -> list[int] | None:
+    """k ids that decode to a whole-character tail of `text` (newline ids pad it), or None if none fit."""
+    pad = _encode(tokenizer, "\n")
+    for j in range(len(text)):
+        ids = _encode(tokenizer, text[j:])
+        if len(ids) <= k and (len(ids) == k or len(pad) == 1):
+            return pad * (k - len(ids)) + ids
+    return pad * k if len(pad) == 1 else None  # not even one character fits: newlines only
+
+
 def _filler_sentences(filler: str | None) -> list[str]:
     """The filler as a list of sentences: built-in, a bundled text, or the given text itself."""
     if filler is None or filler == "simple":
         return list(SIMPLE_FILLER)
     if not isinstance(filler, str):
         raise TypeError(f"filler must be None, a name or a text (str), got {type(filler).__name__}")
-    if len(filler.split()) < 2:  # a single word is a name, never a filler text
+    if len(filler.split()) < 2 and not _CJK_CHAR.search(filler):  # one word is a name; Chinese has no spaces
         name = "long_document" if filler == "document" else filler
         valid = ["simple", "document", *list_texts()]
         if name not in valid:
@@ -190,8 +218,8 @@ def _fill(tokenizer, sentences: list[str], n_fill: int) -> tuple[list[int], list
     while total < n_fill:
         sentence = sentences[len(pieces) % len(sentences)]
         if sentence not in cache:
-            # A leading space makes each sentence tokenize as it would in running text.
-            cache[sentence] = _encode(tokenizer, " " + sentence)
+            # A leading space makes each sentence tokenize as it would in running text (none in Chinese).
+            cache[sentence] = _encode(tokenizer, _joiner(sentence) + sentence)
         pieces.append(cache[sentence])
         total += len(pieces[-1])
         if len(pieces) >= len(sentences) and total == 0:
@@ -200,6 +228,18 @@ def _fill(tokenizer, sentences: list[str], n_fill: int) -> tuple[list[int], list
     # Cut the surplus from the front: the prompt then opens mid-sentence, like an excerpt, and the
     # question still follows a whole sentence.
     drop = total - n_fill
+    # Byte-level BPE may spell one Chinese character with several tokens: if the cut falls inside one,
+    # the first piece's kept tokens are re-spelled from its text's characters (English never needs it).
+    head, before = 0, 0
+    while head < len(pieces) and before + len(pieces[head]) <= drop:
+        before, head = before + len(pieces[head]), head + 1
+    if head < len(pieces):
+        piece, k = pieces[head], before + len(pieces[head]) - drop
+        if k < len(piece) and "\ufffd" in tokenizer.decode(piece[-k:]):
+            sentence = sentences[head % len(sentences)]
+            clean = _clean_front(tokenizer, _joiner(sentence) + sentence, k)
+            if clean is not None:
+                ids[before + len(piece) - k:before + len(piece)] = clean
     bounds, offset = {0, n_fill}, 0
     for piece in pieces:
         if 0 < offset - drop < n_fill:
@@ -220,7 +260,9 @@ def make_haystack(
     (or its start or end) nearest to depth × (filler length), so actual_depth = needle start / filler length differs
     from depth by at most half the longest filler sentence (in tokens) / filler length. `filler`:
     None or "simple" (built-in sentences), "document" (the long document) or another bundled text's
-    name, or any text of several words; its sentences repeat as needed. `seed` only picks the key.
+    name, or any text of several words or in Chinese (e.g. "daodejing"; Chinese sentences are joined
+    without spaces, and a cut inside a character is re-spelled so the prompt never decodes to '�');
+    its sentences repeat as needed. `seed` only picks the key.
     Taught in 06_context_extension, § Finding the needle.
     """
     _check_tokenizer(tokenizer)
