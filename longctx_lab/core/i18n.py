@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import gettext
 import os
+import unicodedata
 import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue", "cjk_font", "compile_catalogue", "fig_tr", "language",
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue", "cell", "cjk_font", "compile_catalogue", "fig_tr", "language",
            "set_language", "tr"]
 
 DOMAIN = "longctx_lab"
@@ -108,6 +109,13 @@ def tr(message: str, **fields: Any) -> str:
     """`message` in the learner's language, its named {placeholders} filled from `fields` (only when given)."""
     text = catalogue(language()).gettext(message)
     return text.format(**fields) if fields else text
+
+
+def cell(text: str, width: int, align: str = "<") -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two), for printed tables."""
+    columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    space = " " * max(0, width - columns)
+    return text + space if align == "<" else space + text
 
 
 # ----------------------------------------------------------------------------------------------- figure text
