@@ -20,10 +20,12 @@ from matplotlib.path import Path
 
 from .checked import MAX_SIZE
 from .checks import as_int
-from .i18n import fig_tr
+from .i18n import fig_tr, prepare_figures
 
 __all__ = ["Drawing", "attention_heatmap_grid", "decade_limits", "distance_bin_labels", "distance_bins",
            "figure_fingerprint", "segment_colors", "strip_layers", "token_strip"]
+
+prepare_figures()  # a Chinese edition chosen by $LONGCTX_LAB_LANG gets its CJK font before the first figure
 
 PANEL_DPI = 80  # a panel's PNG: 8 x 3 inches -> 640 x 240 pixels, readable when projected, quick to rasterise
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import gettext
 import os
+import sys
 import unicodedata
 import warnings
 from pathlib import Path
 from typing import Any
 
 __all__ = ["DOMAIN", "LANGUAGES", "N_", "catalogue", "cell", "cjk_font", "compile_catalogue", "fig_tr", "language",
-           "set_language", "tr"]
+           "prepare_figures", "set_language", "tr"]
 
 DOMAIN = "longctx_lab"
 LANGUAGES = {"en": None, "zh": "zh_CN"}  # the edition's name → its gettext catalogue (English needs none)
@@ -102,6 +103,8 @@ def set_language(lang: str) -> str:
     catalogue(lang)  # a missing or broken catalogue fails here, not in the middle of a panel
     _state["language"] = lang
     _restore_fonts()
+    if "matplotlib" in sys.modules:  # otherwise core/drawing.py prepares the fonts when figures are first used
+        prepare_figures()
     return lang
 
 
@@ -147,7 +150,7 @@ def _figures_in_chinese() -> bool:
             _state["warned"] = True
             warnings.warn("no Chinese (CJK) font is installed, so figures are labelled in English "
                           "(未找到中文字体，图中文字保持英文). Install one (Debian/Ubuntu: apt-get install "
-                          "fonts-noto-cjk) and restart the kernel.", stacklevel=3)
+                          "fonts-noto-cjk) and restart the kernel.", stacklevel=4)
         return False
     if _state["rc"] is None:
         from matplotlib import rcParams
@@ -156,6 +159,16 @@ def _figures_in_chinese() -> bool:
         latin = [name for name in _state["rc"] if name != font] or ["sans-serif"]
         rcParams["font.family"] = latin + [font]  # matplotlib falls back glyph by glyph along this list
     return True
+
+
+def prepare_figures() -> None:
+    """Before any figure is made: in Chinese, add a CJK font to matplotlib's fallback list (or warn once there is none).
+
+    Titles and axis labels take their font when their axes are created, so this runs when the language is set
+    and when core/drawing.py is imported, not when the first label is translated.
+    """
+    if language() != "en":
+        _figures_in_chinese()
 
 
 def fig_tr(message: str, **fields: Any) -> str:
