@@ -4,7 +4,8 @@ The package mirrors the course: the code behind notebook `NN_name.ipynb` lives i
 
     core/               shared by every chapter, nothing chapter-specific: argument checks, model
                         registry and loading, bundled data, transformers shims, timing, offline guard,
-                        panel conventions, figure helpers, the exercise kit, bertviz offline
+                        panel conventions, figure helpers, the exercise kit, bertviz offline,
+                        the learner's language (set_language, gettext, CJK figure fonts)
     start_here/         00_start_here: the seed's §5 helpers, corrected
     chunking/           01_chunking: the chunk plan, chunking ids and real text
     segment_loss/       02_segment_loss: L(θ) = Σᵢ Lᵢ four ways, its costs and gradients
@@ -48,6 +49,7 @@ from .compression.yardstick import *  # noqa: E402,F401,F403
 from .compression.kv_cache import *  # noqa: E402,F401,F403
 from .context_extension.rope import *  # noqa: E402,F401,F403
 from .context_extension.needle import *  # noqa: E402,F401,F403
+from .core.i18n import set_language  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

@@ -371,6 +371,7 @@ EXAMPLES: dict[str, Example] = {
                                              "k": 8}),
     "segment_gradients": Example(lambda fx: {"model": fx.tiny, "input_ids": fx.ids[:16], "k": 8}),
     "segment_loss": Example(lambda fx: {"model": fx.tiny, "input_ids": fx.ids[:16], "k": 8}),
+    "set_language": Example(lambda fx: {"lang": "en"}),
     "segment_shares": Example(lambda fx: {"m": 8, "world_size": 2}),
     "sentence_embeddings": Example(lambda fx: {"model": fx.tiny_bert, "tokenizer": fx.bert_tok,
                                                "texts": ["a b", "c d"], "max_length": 8}),

@@ -20,9 +20,9 @@ __all__ = ["EXERCISES", "block_mask_fraction", "span_mask_value", "uniform_entro
 # Every row spread over the same 10 keys, as query 9 of a causal head is.
 _UNIFORM_LAST_ENTROPY = float(head_stats(torch.full((10, 10), 0.1)).entropy)
 uniform_entropy = Exercise(
-    title="The entropy of an even spread",
-    question="Query i = 9 of a causal head spreads its attention evenly over keys 0 … 9. "
-             "What is the entropy of that attention row, in nats?",
+    title=N_("The entropy of an even spread"),
+    question=N_("Query i = 9 of a causal head spreads its attention evenly over keys 0 … 9. "
+             "What is the entropy of that attention row, in nats?"),
     checker=NumberAnswer(
         _UNIFORM_LAST_ENTROPY, rel=1e-3,
         mistakes=[
@@ -46,19 +46,20 @@ uniform_entropy = Exercise(
         too_large=N_("{answer} is too large: no row over 10 keys has an entropy above that of the even spread; "
                      "add up −a_j ln a_j with a_j = 1/10."),
     ),
-    hints=["Entropy is -Σ_j a_j log a_j with the natural log.",
-           "All ten weights are equal: a_j = 1/10.",
-           "-10 · (1/10) · log(1/10) = log 10."],
-    solution_text=f"Every weight is 1/10, so the entropy is log 10 = {_UNIFORM_LAST_ENTROPY:.4f} nats — the largest "
-                  "any row over 10 keys can have. head_stats reports the mean of this over all queries.",
+    hints=[N_("Entropy is -Σ_j a_j log a_j with the natural log."),
+           N_("All ten weights are equal: a_j = 1/10."),
+           N_("-10 · (1/10) · log(1/10) = log 10.")],
+    solution_text=N_("Every weight is 1/10, so the entropy is log 10 = {entropy:.4f} nats — the largest any row over "
+                     "10 keys can have. head_stats reports the mean of this over all queries."),
+    values={"entropy": _UNIFORM_LAST_ENTROPY},
 )
 
 _Z, _R, _X = 20, 8, 24
 _MASK_VALUE = float(adaptive_span_mask(32, _Z, _R)[_X])
 span_mask_value = Exercise(
-    title="Read the span mask",
-    question=f"An adaptive-span head has z = {_Z} and ramp R = {_R}. By what factor does the mask m_z(x) "
-             f"multiply attention at distance x = {_X} (before renormalising)?",
+    title=N_("Read the span mask"),
+    question=N_("An adaptive-span head has z = {z} and ramp R = {R}. By what factor does the mask m_z(x) multiply "
+                "attention at distance x = {x} (before renormalising)?"),
     checker=NumberAnswer(
         _MASK_VALUE, rel=1e-6, abs_tol=1e-9,
         fields={"z": _Z, "R": _R, "x": _X, "end": _Z + _R},
@@ -77,19 +78,20 @@ span_mask_value = Exercise(
         too_small=N_("{answer} is too small: compute (R + z − x)/R and clamp it to [0, 1]."),
         too_large=N_("{answer} is too large: compute (R + z − x)/R and clamp it to [0, 1]."),
     ),
-    hints=["m_z(x) = clamp((R + z - x) / R, 0, 1).",
-           "Up to distance z the mask is 1; over the next R tokens it falls linearly to 0.",
-           f"(R + z - x) / R = ({_R} + {_Z} - {_X}) / {_R}."],
-    solution_text=f"({_R} + {_Z} - {_X}) / {_R} = {_MASK_VALUE:g}: distance {_X} lies halfway down the ramp "
-                  f"[{_Z}, {_Z + _R}]. Check with adaptive_span_mask(32, {_Z}, {_R})[{_X}].",
+    hints=[N_("m_z(x) = clamp((R + z - x) / R, 0, 1)."),
+           N_("Up to distance z the mask is 1; over the next R tokens it falls linearly to 0."),
+           N_("(R + z - x) / R = ({R} + {z} - {x}) / {R}.")],
+    solution_text=N_("({R} + {z} - {x}) / {R} = {mask:g}: distance {x} lies halfway down the ramp [{z}, {end}]. "
+                     "Check with adaptive_span_mask(32, {z}, {R})[{x}]."),
+    values={"z": _Z, "R": _R, "x": _X, "end": _Z + _R, "mask": _MASK_VALUE},
 )
 
 _N, _WINDOW, _SINKS = 100, 16, 4
 _WINDOW_KEYS = int(sliding_window_mask(_N, _WINDOW, _SINKS)[_N - 1].sum())
 window_keys = Exercise(
-    title="Count the keys under window + sinks",
-    question=f"n = {_N} tokens, sliding window w = {_WINDOW}, plus the first {_SINKS} tokens kept as sinks. "
-             f"How many keys may the last query (i = {_N - 1}) attend to?",
+    title=N_("Count the keys under window + sinks"),
+    question=N_("n = {n} tokens, sliding window w = {w}, plus the first {sinks} tokens kept as sinks. How many keys "
+                "may the last query (i = {last}) attend to?"),
     checker=NumberAnswer(
         _WINDOW_KEYS, whole=True,
         fields={"n": _N, "w": _WINDOW, "sinks": _SINKS, "last_sink": _SINKS - 1, "first": _N - _WINDOW,
@@ -111,19 +113,20 @@ window_keys = Exercise(
         too_large=N_("{answer} is too many: the last query keeps only its window of w = {w} keys and the "
                      "{sinks} sinks."),
     ),
-    hints=["The window covers keys i - w + 1 … i.",
-           "The sinks are keys 0 … sinks - 1; do they overlap the window for i = 99?",
-           f"sliding_window_mask({_N}, {_WINDOW}, sinks={_SINKS})[{_N - 1}].sum()."],
-    solution_text=f"The window holds {_WINDOW} keys (84 … 99) and the {_SINKS} sinks (0 … 3) lie outside it: "
-                  f"{_WINDOW_KEYS} keys. The cost per query no longer grows with n.",
+    hints=[N_("The window covers keys i - w + 1 … i."),
+           N_("The sinks are keys 0 … sinks - 1; do they overlap the window for i = 99?"),
+           N_("sliding_window_mask({n}, {w}, sinks={sinks})[{last}].sum().")],
+    solution_text=N_("The window holds {w} keys (84 … 99) and the {sinks} sinks (0 … 3) lie outside it: {keys} keys. "
+                     "The cost per query no longer grows with n."),
+    values={"n": _N, "w": _WINDOW, "sinks": _SINKS, "last": _N - 1, "keys": _WINDOW_KEYS},
 )
 
 _PLAN = ChunkPlan(1024, 128)
 _BLOCK_FRACTION = float(chunk_block_mask(_PLAN).float().mean())
 block_mask_fraction = Exercise(
-    title="What chunking keeps",
-    question="n = 1024 tokens are processed as chunks of k = 128 (no overlap), each chunk on its own. "
-             "What fraction of the n × n query–key pairs can still attend to each other?",
+    title=N_("What chunking keeps"),
+    question=N_("n = 1024 tokens are processed as chunks of k = 128 (no overlap), each chunk on its own. "
+             "What fraction of the n × n query–key pairs can still attend to each other?"),
     checker=NumberAnswer(
         _BLOCK_FRACTION, rel=1e-6,
         fields={"m": _PLAN.m},
@@ -146,11 +149,12 @@ block_mask_fraction = Exercise(
         too_large=N_("{answer} is too large: only pairs inside the same chunk survive, m blocks of k × k out of "
                      "n²."),
     ),
-    hints=["Only pairs inside the same chunk survive: a block-diagonal mask.",
-           "There are m blocks of k × k entries each.",
-           "m k² / n² = k / n when m k = n."],
-    solution_text=f"m = 8 blocks of 128² entries: 8 · 128² / 1024² = {_BLOCK_FRACTION:g} (= k / n). "
-                  "chunk_block_mask(ChunkPlan(1024, 128)).float().mean() gives the same.",
+    hints=[N_("Only pairs inside the same chunk survive: a block-diagonal mask."),
+           N_("There are m blocks of k × k entries each."),
+           N_("m k² / n² = k / n when m k = n.")],
+    solution_text=N_("m = 8 blocks of 128² entries: 8 · 128² / 1024² = {fraction:g} (= k / n). "
+                     "chunk_block_mask(ChunkPlan(1024, 128)).float().mean() gives the same."),
+    values={"fraction": _BLOCK_FRACTION},
 )
 
 EXERCISES = [uniform_entropy, span_mask_value, window_keys, block_mask_fraction]

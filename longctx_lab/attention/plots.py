@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from ..core.checked import checked
 from ..core.drawing import Drawing, distance_bin_labels, distance_bins
+from ..core.i18n import N_, fig_tr
 from .maps import HeadStats
 
 __all__ = [
@@ -25,10 +26,10 @@ __all__ = [
 ]
 
 _STAT_LABELS = {
-    "mean_distance": "mean distance (tokens)",
-    "span90": "distance holding 90% (tokens)",
-    "entropy": "entropy (nats)",
-    "sink_mass": "mass on first token",
+    "mean_distance": N_("mean distance (tokens)"),
+    "span90": N_("distance holding 90% (tokens)"),
+    "entropy": N_("entropy (nats)"),
+    "sink_mass": N_("mass on first token"),
 }
 
 
@@ -51,11 +52,11 @@ def head_stats_heatmaps(stats: HeadStats, size: float = 2.4) -> Figure:
         if array.ndim != 2:
             raise ValueError(f"stats.{name} must be (layers, heads), got shape {array.shape}")
         image = ax.imshow(array, aspect="auto", cmap="magma", interpolation="nearest")
-        ax.set_title(_STAT_LABELS[name], fontsize=9)
-        ax.set_xlabel("head")
+        ax.set_title(fig_tr(_STAT_LABELS[name]), fontsize=9)
+        ax.set_xlabel(fig_tr("head"))
         ax.set_xticks(range(array.shape[1]))
         fig.colorbar(image, ax=ax, shrink=0.8)
-    axes[0].set_ylabel("layer")
+    axes[0].set_ylabel(fig_tr("layer"))
     return fig
 
 
@@ -77,15 +78,15 @@ class HeadPattern(Drawing):
         side = math.ceil(t / self.step)
         self.image = left.imshow(np.full((side, side), -4.0), cmap="viridis", vmin=-4, vmax=0,
                                  extent=(-0.5, t - 0.5, t - 0.5, -0.5), interpolation="nearest")
-        left.set_xlabel("key position")
-        left.set_ylabel("query position")
+        left.set_xlabel(fig_tr("key position"))
+        left.set_ylabel(fig_tr("query position"))
         self.title = left.set_title("", fontsize=10)
         self.edges = distance_bins(t)
         self.bars = right.bar(range(len(self.edges) - 1), np.zeros(len(self.edges) - 1), color="tab:blue")
         right.set_xticks(range(len(self.edges) - 1), distance_bin_labels(self.edges), rotation=60, fontsize=7)
         right.set_ylim(0, 1)
-        right.set_xlabel("distance i − j (tokens)")
-        right.set_ylabel("attention mass (mean over queries)")
+        right.set_xlabel(fig_tr("distance i − j (tokens)"))
+        right.set_ylabel(fig_tr("attention mass (mean over queries)"))
         self.dynamic(self.image, self.title, *self.bars)
 
     def update(self, attn_map, profile, title: str = "") -> Figure:
@@ -130,15 +131,15 @@ class SpanMask(Drawing):
         distance = np.arange(row.size)
         left, right = self.figure.subplots(1, 2)
         (self.mask_line,) = left.plot(distance, np.ones(row.size), color="tab:red")
-        self.ramp = left.axvspan(0, 1, color="tab:red", alpha=0.12, label="ramp [z, z + R]")
+        self.ramp = left.axvspan(0, 1, color="tab:red", alpha=0.12, label=fig_tr("ramp [z, z + R]"))
         left.set_xlim(-0.5, row.size - 0.5)
         left.set_ylim(-0.05, 1.05)
-        left.set_xlabel("distance x (tokens)")
+        left.set_xlabel(fig_tr("distance x (tokens)"))
         self.title = left.set_title("", fontsize=10)
         left.legend(fontsize=8, loc="upper right")
-        right.plot(distance, row, color="gray", label="softmax row")
-        (self.masked_line,) = right.plot(distance, row, color="tab:red", label="masked, renormalised")
-        right.set_xlabel("distance x (tokens)")
+        right.plot(distance, row, color="gray", label=fig_tr("softmax row"))
+        (self.masked_line,) = right.plot(distance, row, color="tab:red", label=fig_tr("masked, renormalised"))
+        right.set_xlabel(fig_tr("distance x (tokens)"))
         right.set_yscale("log")
         right.set_ylim(1e-5, 1.5)
         right.legend(fontsize=8, loc="upper right")
@@ -180,8 +181,8 @@ def block_mask_figure(attn_map, block_mask, title: str = "") -> Figure:
     overlay = np.zeros(array.shape + (4,))
     overlay[~visible] = (0.85, 0.1, 0.1, 0.35)
     ax.imshow(overlay, interpolation="nearest")
-    ax.set_xlabel("key position")
-    ax.set_ylabel("query position")
+    ax.set_xlabel(fig_tr("key position"))
+    ax.set_ylabel(fig_tr("query position"))
     ax.set_title(title, fontsize=10)
     return fig
 
@@ -198,13 +199,13 @@ def window_perplexity_figure(dense: float, windows: Sequence[int], plain: Sequen
     fig = Figure(figsize=(5.5, 3), layout="constrained")
     ax = fig.add_subplot()
     positions = np.arange(len(windows))
-    ax.bar(positions - 0.2, plain, width=0.4, label="window only", color="tab:orange")
-    ax.bar(positions + 0.2, with_sinks, width=0.4, label=f"window + {sinks} sinks", color="tab:green")
-    ax.axhline(dense, color="black", linestyle="--", label="dense (full causal)")
+    ax.bar(positions - 0.2, plain, width=0.4, label=fig_tr("window only"), color="tab:orange")
+    ax.bar(positions + 0.2, with_sinks, width=0.4, label=fig_tr("window + {sinks} sinks", sinks=sinks), color="tab:green")
+    ax.axhline(dense, color="black", linestyle="--", label=fig_tr("dense (full causal)"))
     for x, value in zip(np.r_[positions - 0.2, positions + 0.2], [*plain, *with_sinks]):
         ax.annotate(f"{value:.1f}", (x, value), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(positions, [f"w = {w}" for w in windows])
     ax.set_ylim(0, 1.15 * max([dense, *plain, *with_sinks]))
-    ax.set_ylabel("perplexity")
+    ax.set_ylabel(fig_tr("perplexity"))
     ax.legend(fontsize=8)
     return fig

@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import torch
 
 from ..core.checked import checked
+from ..core.i18n import fig_tr, tr
 from ..core.panels import LivePanel, PanelView, ResultCache
 from .adaptive_span import adaptive_span_mask
 from .maps import HeadStats, distance_profile, head_stats
@@ -58,11 +59,12 @@ def render_head_pattern(maps: torch.Tensor, layer: int, head: int, stats: HeadSt
         return numbers, distance_profile(attn).mean(0)
 
     numbers, profile = compute() if cache is None else cache.get((layer, head), compute)
-    summary = (f"layer {layer}, head {head}: mean distance {numbers['mean_distance']:.1f} tokens, "
-               f"90% of the mass within {numbers['span90']:.1f}, entropy {numbers['entropy']:.2f} nats, "
-               f"mass on the first token {numbers['sink_mass']:.2f}")
+    summary = tr("layer {layer}, head {head}: mean distance {mean_distance:.1f} tokens, 90% of the mass within "
+                 "{span90:.1f}, entropy {entropy:.2f} nats, mass on the first token {sink_mass:.2f}", layer=layer,
+                 head=head, mean_distance=numbers["mean_distance"], span90=numbers["span90"],
+                 entropy=numbers["entropy"], sink_mass=numbers["sink_mass"])
     drawing = HeadPattern(attn.shape[-1]) if drawing is None else drawing
-    figure = drawing.update(attn, profile, title=f"layer {layer}, head {head}")
+    figure = drawing.update(attn, profile, title=fig_tr("layer {layer}, head {head}", layer=layer, head=head))
     return PanelView(summary, figure, {"layer": layer, "head": head, **numbers}, drawing)
 
 
@@ -75,13 +77,13 @@ def head_pattern_panel(maps: torch.Tensor, layer: int = 0, head: int = 0, stats:
     maps = _check_maps(maps)
     cache, drawing = ResultCache(), HeadPattern(maps.shape[-1])
     controls = {
-        "layer": widgets.IntSlider(value=layer, min=0, max=maps.shape[0] - 1, description="layer",
+        "layer": widgets.IntSlider(value=layer, min=0, max=maps.shape[0] - 1, description=tr("layer"),
                                    continuous_update=False),
-        "head": widgets.IntSlider(value=head, min=0, max=maps.shape[1] - 1, description="head",
+        "head": widgets.IntSlider(value=head, min=0, max=maps.shape[1] - 1, description=tr("head"),
                                   continuous_update=False),
     }
     return LivePanel(controls, lambda layer, head: render_head_pattern(maps, layer, head, stats, cache, drawing),
-                     title="Pick a layer and a head")
+                     title=tr("Pick a layer and a head"))
 
 
 @checked(span=(1, 2**16))
@@ -115,12 +117,13 @@ def render_span_mask(z: float, R: float, row: torch.Tensor | None = None, span: 
     # Renormalising divides by `kept`: a row with almost nothing inside the span becomes magnified noise.
     masked = masked / kept if kept > 0 else masked
     reach = int((mask > 0).sum())
-    lines = [f"z = {z:g}, R = {R:g}: mask > 0 for distances < {reach}; "
-             f"{_share(kept)} of the row's mass survives before renormalising"]
+    lines = [tr("z = {z:g}, R = {R:g}: mask > 0 for distances < {reach}; {share} of the row's mass survives before "
+                "renormalising", z=z, R=R, reach=reach, share=_share(kept))]
     if kept < 0.01:
-        lines.append("this head looks beyond z + R: renormalising " +
-                     ("has nothing to scale up" if kept == 0 else f"multiplies what is left by {1 / kept:,.0f}") +
-                     ", so the red curve is noise; a span this short would cripple the head")
+        lines.append(tr("this head looks beyond z + R: renormalising has nothing to scale up, so the red curve is "
+                        "noise; a span this short would cripple the head") if kept == 0 else
+                     tr("this head looks beyond z + R: renormalising multiplies what is left by {factor:,.0f}, so the "
+                        "red curve is noise; a span this short would cripple the head", factor=1 / kept))
     drawing = SpanMask(row) if drawing is None else drawing
     figure = drawing.update(mask, masked, float(z), float(R))
     return PanelView("\n".join(lines), figure, {"z": float(z), "R": float(R), "reach": reach, "kept": round(kept, 4),
@@ -143,10 +146,10 @@ def span_mask_panel(row: torch.Tensor | None = None, span: int = 64, z: float = 
     controls = {
         "z": widgets.FloatSlider(value=z, min=0.0, max=float(length), step=1.0, description="z",
                                  continuous_update=False),
-        "R": widgets.FloatSlider(value=R, min=1.0, max=32.0, step=1.0, description="R (ramp)",
+        "R": widgets.FloatSlider(value=R, min=1.0, max=32.0, step=1.0, description=tr("R (ramp)"),
                                  continuous_update=False),
     }
-    return LivePanel(controls, lambda z, R: render_span_mask(z, R, row, length, drawing), title="Adaptive span mask")
+    return LivePanel(controls, lambda z, R: render_span_mask(z, R, row, length, drawing), title=tr("Adaptive span mask"))
 
 
 def _bertviz_input(attn: torch.Tensor, tokens: Sequence[str]) -> tuple:

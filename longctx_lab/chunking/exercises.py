@@ -22,9 +22,9 @@ __all__ = ["EXERCISES", "content_per_chunk", "count_chunks", "memory_ratio", "sm
 _N, _K, _O = 1000, 128, 32
 _PLAN = ChunkPlan(_N, _K, _O)
 count_chunks = Exercise(
-    title="Count the chunks",
-    question="A text has n = 1000 tokens. You cut it into chunks of k = 128 tokens with overlap o = 32. "
-             "How many chunks m do you get?",
+    title=N_("Count the chunks"),
+    question=N_("A text has n = 1000 tokens. You cut it into chunks of k = 128 tokens with overlap o = 32. "
+             "How many chunks m do you get?"),
     checker=NumberAnswer(
         _PLAN.m, whole=True,
         fields={"n": _N, "k": _K, "o": _O, "stride": _K - _O},
@@ -56,20 +56,21 @@ count_chunks = Exercise(
         too_large=N_("{answer} chunks is more than needed: chunks start k − o = {stride} tokens apart and the last "
                      "one may be partial, m = ⌈(n − o)/(k − o)⌉."),
     ),
-    hints=["Consecutive chunks start k - o tokens apart (the stride).",
-           "The first chunk covers k tokens; every further chunk adds only k - o new ones.",
-           "m = ceil((n - o) / (k - o)); check it with ChunkPlan(1000, 128, 32).m."],
-    solution_text=f"The stride is 128 - 32 = 96. After the first chunk, 1000 - 128 = 872 tokens remain, "
-                  f"needing ceil(872 / 96) = 10 more chunks: m = ceil((1000 - 32) / 96) = {_PLAN.m}. "
-                  f"ChunkPlan(1000, 128, 32).m = {_PLAN.m}.",
+    hints=[N_("Consecutive chunks start k - o tokens apart (the stride)."),
+           N_("The first chunk covers k tokens; every further chunk adds only k - o new ones."),
+           N_("m = ceil((n - o) / (k - o)); check it with ChunkPlan(1000, 128, 32).m.")],
+    solution_text=N_("The stride is 128 - 32 = 96. After the first chunk, 1000 - 128 = 872 tokens remain, needing "
+                     "ceil(872 / 96) = 10 more chunks: m = ceil((1000 - 32) / 96) = {m}. ChunkPlan(1000, 128, 32).m = "
+                     "{m}."),
+    values={"m": _PLAN.m},
 )
 
 _MEMORY = ChunkPlan(4096, 512)
 _RATIO = _MEMORY.full_scores / _MEMORY.chunked_scores
 memory_ratio = Exercise(
-    title="Predict the memory ratio",
-    question="n = 4096 tokens, chunks of k = 512, no overlap. By what factor is the attention-score memory of "
-             "one full pass (n^2 entries per head) larger than that of the chunked batch (m * k^2)?",
+    title=N_("Predict the memory ratio"),
+    question=N_("n = 4096 tokens, chunks of k = 512, no overlap. By what factor is the attention-score memory of "
+             "one full pass (n^2 entries per head) larger than that of the chunked batch (m * k^2)?"),
     checker=NumberAnswer(
         _RATIO, rel=1e-6,
         fields={"m": _MEMORY.m},
@@ -88,12 +89,13 @@ memory_ratio = Exercise(
         too_small=N_("{answer} is too small: divide n² by m · k², with m = n / k chunks."),
         too_large=N_("{answer} is too large: divide n² by m · k², with m = n / k chunks."),
     ),
-    hints=["First find m.", "With no padding m * k = n, so m * k^2 = n * k.",
-           "The ratio n^2 / (n k) simplifies to n / k."],
-    solution_text=f"m = 8 chunks, so the chunked scores take 8 * 512^2 = {_MEMORY.chunked_scores:,} entries against "
-                  f"4096^2 = {_MEMORY.full_scores:,}: a factor n / k = "
-                  f"{_MEMORY.full_scores // _MEMORY.chunked_scores}. The factor grows with n: chunking turns "
-                  "quadratic memory into linear.",
+    hints=[N_("First find m."), N_("With no padding m * k = n, so m * k^2 = n * k."),
+           N_("The ratio n^2 / (n k) simplifies to n / k.")],
+    solution_text=N_("m = 8 chunks, so the chunked scores take 8 * 512^2 = {chunked:,} entries against 4096^2 = "
+                     "{full:,}: a factor n / k = {factor}. The factor grows with n: chunking turns quadratic memory "
+                     "into linear."),
+    values={"chunked": _MEMORY.chunked_scores, "full": _MEMORY.full_scores,
+            "factor": _MEMORY.full_scores // _MEMORY.chunked_scores},
 )
 
 
@@ -123,9 +125,9 @@ def _content_mistakes() -> list:
 
 
 content_per_chunk = Exercise(
-    title="Where did my tokens go?",
-    question="chunk_text(document, tokenizer, max_length=64) with the MiniLM tokenizer: how many tokens of "
-             "the document does each full chunk hold?",
+    title=N_("Where did my tokens go?"),
+    question=N_("chunk_text(document, tokenizer, max_length=64) with the MiniLM tokenizer: how many tokens of "
+             "the document does each full chunk hold?"),
     checker=NumberAnswer(
         lambda: _MAX_LENGTH - _minilm_specials(), whole=True,
         fields=lambda: {"specials": _minilm_specials(), "max_length": _MAX_LENGTH},
@@ -134,11 +136,11 @@ content_per_chunk = Exercise(
                      "(tokenizer.num_special_tokens_to_add() counts them)."),
         too_large=N_("{answer} is too many: max_length = {max_length} counts the special tokens too."),
     ),
-    hints=["Print tokenizer.convert_ids_to_tokens(chunks[0].input_ids) and look at both ends.",
-           "BERT-style tokenizers wrap every chunk in [CLS] ... [SEP]; "
-           "tokenizer.num_special_tokens_to_add() counts them."],
-    solution_text="Each chunk is [CLS] + 62 text tokens + [SEP]: max_length counts the special tokens, so the "
-                  "text budget per chunk is max_length - 2 = 62, and the plan is ChunkPlan(n, 62, stride).",
+    hints=[N_("Print tokenizer.convert_ids_to_tokens(chunks[0].input_ids) and look at both ends."),
+           N_("BERT-style tokenizers wrap every chunk in [CLS] ... [SEP]; "
+           "tokenizer.num_special_tokens_to_add() counts them.")],
+    solution_text=N_("Each chunk is [CLS] + 62 text tokens + [SEP]: max_length counts the special tokens, so the "
+                  "text budget per chunk is max_length - 2 = 62, and the plan is ChunkPlan(n, 62, stride)."),
 )
 
 _K = 24
@@ -223,18 +225,19 @@ def _overlap_mistakes() -> list:
 
 
 whole_sentence_overlap = Exercise(
-    title="Keep every sentence whole",
-    question=f"Tokenize the short paragraph with MiniLM and cut it into chunks of k = {_K} tokens. What is the "
-             "smallest overlap for which every sentence lies whole inside at least one chunk?",
+    title=N_("Keep every sentence whole"),
+    question=N_("Tokenize the short paragraph with MiniLM and cut it into chunks of k = {k} tokens. What is the "
+                "smallest overlap for which every sentence lies whole inside at least one chunk?"),
+    values={"k": _K},
     checker=NumberAnswer(smallest_whole_overlap_answer, whole=True, fields=_overlap_fields,
                          mistakes=_overlap_mistakes),
-    hints=["sentence_token_spans(text, tokenizer) gives each sentence's token range.",
-           "spans_kept_whole(ChunkPlan(n, k, o).spans, sentences) tells you which sentences survive; try o = 0, 1, ...",
-           "A sentence of L tokens is guaranteed to fit in some chunk once o >= L - 1, "
-           "but a luckier placement can need less."],
-    solution_text="Loop over o = 0 … k-1 and stop at the first o where "
+    hints=[N_("sentence_token_spans(text, tokenizer) gives each sentence's token range."),
+           N_("spans_kept_whole(ChunkPlan(n, k, o).spans, sentences) tells you which sentences survive; try o = 0, 1, ..."),
+           N_("A sentence of L tokens is guaranteed to fit in some chunk once o >= L - 1, "
+           "but a luckier placement can need less.")],
+    solution_text=N_("Loop over o = 0 … k-1 and stop at the first o where "
                   "all(spans_kept_whole(ChunkPlan(n, k, o).spans, sentences)) holds; "
-                  "smallest_whole_overlap_answer() runs exactly that loop.",
+                  "smallest_whole_overlap_answer() runs exactly that loop."),
 )
 
 EXERCISES = [count_chunks, memory_ratio, content_per_chunk, whole_sentence_overlap]

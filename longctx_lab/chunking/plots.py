@@ -8,6 +8,7 @@ from matplotlib.path import Path
 
 from ..core.checked import checked
 from ..core.drawing import Drawing, strip_layers, token_strip
+from ..core.i18n import fig_tr
 from .plan import ChunkPlan
 
 __all__ = ["ChunkStrip", "attention_costs", "chunk_strip", "cost_curves"]
@@ -27,8 +28,8 @@ def chunk_strip(plan: ChunkPlan, rows: int = 4, title: str | None = None) -> Fig
 
 
 def _strip_title(plan: ChunkPlan) -> str:
-    return (f"n={plan.n} tokens → m={plan.m} chunks of k={plan.k}, overlap {plan.overlap} (hatched), "
-            f"{plan.padding} pad tokens in the last chunk")
+    return fig_tr("n={n} tokens → m={m} chunks of k={k}, overlap {overlap} (hatched), {padding} pad tokens in the "
+                  "last chunk", n=plan.n, m=plan.m, k=plan.k, overlap=plan.overlap, padding=plan.padding)
 
 
 @checked(n=(1, 2**24), rows=(1, 64))
@@ -51,7 +52,8 @@ class ChunkStrip(Drawing):
         self.ax.set_ylim(0, rows)
         self.ax.set_yticks([])
         self.ax.tick_params(labelsize=8)
-        self.ax.set_xlabel("token position" + (f" (wrapped every {per_row})" if rows > 1 else ""), fontsize=8)
+        self.ax.set_xlabel(fig_tr("token position (wrapped every {per_row})", per_row=per_row) if rows > 1
+                           else fig_tr("token position"), fontsize=8)
         self.title = self.ax.set_title("", fontsize=9)
         self.dynamic(self.image, self.hatch, self.title)
 
@@ -102,22 +104,22 @@ def cost_curves(ks=(128, 512), overlap: int = 0, d_model: int = 384, n_max: int 
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     flops_ax, memory_ax = fig.subplots(1, 2)
     full = attention_costs(n, d_model=d_model)
-    flops_ax.plot(n, full["attention_flops"], color="black", label="full attention (n²)")
-    memory_ax.plot(n, full["score_bytes"], color="black", label="full attention (n²)")
-    flops_ax.plot(n, full["dense_flops"], color="gray", linestyle=":", label="dense layers (≈ same for both)")
+    flops_ax.plot(n, full["attention_flops"], color="black", label=fig_tr("full attention (n²)"))
+    memory_ax.plot(n, full["score_bytes"], color="black", label=fig_tr("full attention (n²)"))
+    flops_ax.plot(n, full["dense_flops"], color="gray", linestyle=":", label=fig_tr("dense layers (≈ same for both)"))
     for k, color in zip(ks, ["tab:blue", "tab:orange", "tab:green", "tab:red"]):
         chunked = attention_costs(n, k, overlap, d_model)
-        label = f"chunks of k={k} (m·k²)"
+        label = fig_tr("chunks of k={k} (m·k²)", k=k)
         flops_ax.plot(n, chunked["attention_flops"], color=color, label=label)
         memory_ax.plot(n, chunked["score_bytes"], color=color, label=label)
         for ax in (flops_ax, memory_ax):
             ax.axvline(k, color=color, linestyle="--", linewidth=0.8)
-    flops_ax.set_ylabel(f"FLOPs per layer (d_model={d_model})")
-    memory_ax.set_ylabel("score bytes per head (fp32)")
-    for ax, title in ((flops_ax, "attention compute"), (memory_ax, "attention-score memory")):
+    flops_ax.set_ylabel(fig_tr("FLOPs per layer (d_model={d_model})", d_model=d_model))
+    memory_ax.set_ylabel(fig_tr("score bytes per head (fp32)"))
+    for ax, title in ((flops_ax, fig_tr("attention compute")), (memory_ax, fig_tr("attention-score memory"))):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xlabel("n (tokens)   dashed: n = k, the crossover")
+        ax.set_xlabel(fig_tr("n (tokens)   dashed: n = k, the crossover"))
         ax.set_title(title, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
     flops_ax.legend(fontsize=7)

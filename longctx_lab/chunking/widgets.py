@@ -11,6 +11,7 @@ from functools import partial
 import ipywidgets as widgets
 
 from ..core.checked import checked
+from ..core.i18n import tr
 from ..core.panels import LinkedControls, LivePanel, PanelView
 from .plan import ChunkPlan
 from .plots import BYTES_FP32, ChunkStrip
@@ -36,11 +37,12 @@ def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4, drawi
         raise ValueError(f"m={m} does not match k={k}, overlap={overlap} for n={n}, which give m={plan.m}")
     ratio = plan.full_scores / plan.chunked_scores
     summary = "\n".join([
-        f"n = {plan.n} tokens, k = {plan.k}, overlap = {plan.overlap} (stride {plan.stride})  →  m = {plan.m} chunks",
-        f"tokens duplicated by overlap: {plan.duplicated} ({plan.duplicated / plan.n:.1%} extra); "
-        f"pad tokens in the last chunk: {plan.padding}",
-        f"attention scores per head, fp32: full n² = {_mib(plan.full_scores)}, "
-        f"chunked m·k² = {_mib(plan.chunked_scores)}  →  full / chunked = {ratio:,.1f}×",
+        tr("n = {n} tokens, k = {k}, overlap = {overlap} (stride {stride})  →  m = {m} chunks", n=plan.n, k=plan.k,
+           overlap=plan.overlap, stride=plan.stride, m=plan.m),
+        tr("tokens duplicated by overlap: {duplicated} ({extra:.1%} extra); pad tokens in the last chunk: {padding}",
+           duplicated=plan.duplicated, extra=plan.duplicated / plan.n, padding=plan.padding),
+        tr("attention scores per head, fp32: full n² = {full}, chunked m·k² = {chunked}  →  full / chunked = "
+           "{ratio:,.1f}×", full=_mib(plan.full_scores), chunked=_mib(plan.chunked_scores), ratio=ratio),
     ])
     data = {"n": plan.n, "k": plan.k, "m": plan.m, "overlap": plan.overlap, "duplicated": plan.duplicated,
             "padding": plan.padding, "full_bytes": BYTES_FP32 * plan.full_scores,
@@ -79,7 +81,7 @@ def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: 
                          f"least max(2, k, k_min) tokens")
     controls = ChunkControls(n, k, overlap=overlap, k_min=k_min, k_max=min(k_max, n))
     return LivePanel(controls, partial(render_chunk_view, n, rows=rows, drawing=ChunkStrip(n, rows)),
-                     title=f"Chunking {n} tokens: move k, m or the overlap")
+                     title=tr("Chunking {n} tokens: move k, m or the overlap", n=n))
 
 
 @checked
@@ -98,11 +100,11 @@ class ChunkControls(LinkedControls):
             raise ValueError(f"need 1 <= k_min <= k <= k_max <= n, got k_min={k_min}, k={k}, k_max={k_max}, n={n}")
         self.k_min, self.k_max = k_min, k_max
         style = {"description_width": "initial"}
-        self.k = widgets.IntSlider(value=k, min=k_min, max=k_max, description="k (length)", style=style,
+        self.k = widgets.IntSlider(value=k, min=k_min, max=k_max, description=tr("k (length)"), style=style,
                                    continuous_update=False)
-        self.m = widgets.IntSlider(value=plan.m, min=plan.m, max=plan.m, description="m (chunks)", style=style,
+        self.m = widgets.IntSlider(value=plan.m, min=plan.m, max=plan.m, description=tr("m (chunks)"), style=style,
                                    continuous_update=False)
-        self.overlap = widgets.IntSlider(value=overlap, min=0, max=k - 1, description="overlap", style=style,
+        self.overlap = widgets.IntSlider(value=overlap, min=0, max=k - 1, description=tr("overlap"), style=style,
                                          continuous_update=False)
         super().__init__(self.as_dict(), [self._link])
 

@@ -22,9 +22,9 @@ __all__ = ["EXERCISES", "gqa_saving", "int8_size_ratio", "kv_bytes_per_token", "
 _LAYERS, _KV_HEADS, _Q_HEADS, _HEAD_DIM = 32, 8, 32, 128
 _PER_TOKEN = kv_cache_bytes(llama3_8b_config(), 1, 2)
 kv_bytes_per_token = Exercise(
-    title="KV bytes per token of Llama-3-8B",
-    question="How many bytes of KV cache does ONE token cost in a Llama-3-8B-shaped model at fp16 "
-             "(32 layers, 8 KV heads, head_dim 128)? Give an int.",
+    title=N_("KV bytes per token of Llama-3-8B"),
+    question=N_("How many bytes of KV cache does ONE token cost in a Llama-3-8B-shaped model at fp16 "
+             "(32 layers, 8 KV heads, head_dim 128)? Give an int."),
     checker=NumberAnswer(
         _PER_TOKEN, whole=True,
         fields={"layers": _LAYERS, "kv_heads": _KV_HEADS, "q_heads": _Q_HEADS},
@@ -46,18 +46,18 @@ kv_bytes_per_token = Exercise(
         too_small=N_("{answer} is too small: 2 (K and V) × layers × KV heads × head_dim × bytes per value."),
         too_large=N_("{answer} is too large: 2 (K and V) × layers × KV heads × head_dim × bytes per value."),
     ),
-    hints=["Each layer stores a key AND a value vector per KV head.",
-           "2 (K and V) × layers × KV heads × head_dim × bytes per value.",
-           "2 × 32 × 8 × 128 × 2."],
-    solution_text="kv_cache_bytes(llama3_8b_config(), 1, 2) = 2·32·8·128·2 = 131072 bytes = 128 KiB per token; "
-                  "at n = 8192 that is 1 GiB per sequence.",
+    hints=[N_("Each layer stores a key AND a value vector per KV head."),
+           N_("2 (K and V) × layers × KV heads × head_dim × bytes per value."),
+           N_("2 × 32 × 8 × 128 × 2.")],
+    solution_text=N_("kv_cache_bytes(llama3_8b_config(), 1, 2) = 2·32·8·128·2 = 131072 bytes = 128 KiB per token; "
+                  "at n = 8192 that is 1 GiB per sequence."),
 )
 
 _SAVING = kv_cache_bytes(llama3_8b_config(32), 1, 2) / _PER_TOKEN
 gqa_saving = Exercise(
-    title="What grouped-query attention saves",
-    question="By what factor is Llama-3-8B's KV cache smaller than the same model with 32 KV heads (one per "
-             "query head)? Give a number.",
+    title=N_("What grouped-query attention saves"),
+    question=N_("By what factor is Llama-3-8B's KV cache smaller than the same model with 32 KV heads (one per "
+             "query head)? Give a number."),
     checker=NumberAnswer(
         _SAVING, rel=1e-6,
         fields={"kv_heads": _KV_HEADS, "q_heads": _Q_HEADS},
@@ -78,10 +78,10 @@ gqa_saving = Exercise(
         too_small=N_("{answer} is too small: only the number of KV heads differs between the two caches."),
         too_large=N_("{answer} is too large: only the number of KV heads differs between the two caches."),
     ),
-    hints=["Only the number of KV heads differs between the two configs.",
-           "Divide the two kv_cache_bytes results, or the two KV head counts."],
-    solution_text="32 / 8 = 4: each KV head is shared by 4 query heads, so the cache is 4× smaller; the "
-                  "attention FLOPs are unchanged.",
+    hints=[N_("Only the number of KV heads differs between the two configs."),
+           N_("Divide the two kv_cache_bytes results, or the two KV head counts.")],
+    solution_text=N_("32 / 8 = 4: each KV head is shared by 4 query heads, so the cache is 4× smaller; the "
+                  "attention FLOPs are unchanged."),
 )
 
 
@@ -128,22 +128,22 @@ def _int8_mistakes() -> list:
 
 
 int8_size_ratio = Exercise(
-    title="Why int8 MiniLM is not 4× smaller",
-    question="quantize_int8 converts only nn.Linear layers. Using the parameter counts (word + position "
+    title=N_("Why int8 MiniLM is not 4× smaller"),
+    question=N_("quantize_int8 converts only nn.Linear layers. Using the parameter counts (word + position "
              "embeddings stay fp32: 4 bytes; Linear weights become 1 byte), predict "
-             "model_size_bytes(int8) / model_size_bytes(fp32) for MiniLM. Give a number (2 decimals are enough).",
+             "model_size_bytes(int8) / model_size_bytes(fp32) for MiniLM. Give a number (2 decimals are enough)."),
     checker=NumberAnswer(
         lambda: _minilm_sizes()["ratio"], rel=0.03, fields=_int8_fields, mistakes=_int8_mistakes,
         too_small=N_("{answer} is too small: {other_m} M parameters outside the Linear weights keep 4 bytes "
                      "each."),
         too_large=N_("{answer} is too large: the {linear_m} M Linear weights go from 4 bytes to 1."),
     ),
-    hints=["Count the Linear weight elements: sum(m.weight.numel() for m in model.modules() "
-           "if isinstance(m, torch.nn.Linear)).",
-           "Everything else (embeddings, LayerNorms, biases) keeps 4 bytes per parameter.",
-           "ratio = (4 · (P − W) + 1 · W) / (4 · P), W = Linear weights, P = all parameters."],
-    solution_text="W ≈ 10.8 M of P ≈ 22.7 M parameters are Linear weights; the 30522 × 384 word-embedding table "
-                  "(11.7 M) stays fp32, so the ratio is (4·11.9 + 10.8)/(4·22.7) ≈ 0.64.",
+    hints=[N_("Count the Linear weight elements: sum(m.weight.numel() for m in model.modules() "
+           "if isinstance(m, torch.nn.Linear))."),
+           N_("Everything else (embeddings, LayerNorms, biases) keeps 4 bytes per parameter."),
+           N_("ratio = (4 · (P − W) + 1 · W) / (4 · P), W = Linear weights, P = all parameters.")],
+    solution_text=N_("W ≈ 10.8 M of P ≈ 22.7 M parameters are Linear weights; the 30522 × 384 word-embedding table "
+                  "(11.7 M) stays fp32, so the ratio is (4·11.9 + 10.8)/(4·22.7) ≈ 0.64."),
 )
 
 
@@ -156,9 +156,9 @@ def _masked_ratio() -> float:
 
 
 masked_sparsity_size = Exercise(
-    title="What 50 % unstructured sparsity saves",
-    question="prune(model, 0.5) zeroes half of the Linear weights. What is model_size_bytes(pruned) / "
-             "model_size_bytes(model)? Give a number.",
+    title=N_("What 50 % unstructured sparsity saves"),
+    question=N_("prune(model, 0.5) zeroes half of the Linear weights. What is model_size_bytes(pruned) / "
+             "model_size_bytes(model)? Give a number."),
     checker=NumberAnswer(
         _masked_ratio, rel=1e-9,
         mistakes=[
@@ -174,11 +174,11 @@ masked_sparsity_size = Exercise(
         too_small=N_("{answer} is too small: look at a pruned weight's dtype and shape — did either change?"),
         too_large=N_("{answer} is too large: pruning adds nothing to the stored tensors."),
     ),
-    hints=["Look at the dtype and shape of a pruned weight: did either change?",
-           "A zero stored in a dense fp32 tensor still takes 4 bytes."],
-    solution_text="1.0: the zeros are still stored densely and still multiplied. Saving memory needs a sparse "
+    hints=[N_("Look at the dtype and shape of a pruned weight: did either change?"),
+           N_("A zero stored in a dense fp32 tensor still takes 4 bytes.")],
+    solution_text=N_("1.0: the zeros are still stored densely and still multiplied. Saving memory needs a sparse "
                   "format (CSR, 2:4 semi-structured) and saving time a kernel that skips zeros; removing "
-                  "whole heads (prune_heads) shrinks the matrices themselves.",
+                  "whole heads (prune_heads) shrinks the matrices themselves."),
 )
 
 
@@ -223,9 +223,9 @@ def _crossover_mistakes() -> list:
 
 
 kv_equals_weights = Exercise(
-    title="When the cache outweighs the model",
-    question="At fp16, from what context length n does SmolLM2's KV cache (batch 1) take as many bytes as its "
-             "own fp16 weights? Give an int (within 2 %).",
+    title=N_("When the cache outweighs the model"),
+    question=N_("At fp16, from what context length n does SmolLM2's KV cache (batch 1) take as many bytes as its "
+             "own fp16 weights? Give an int (within 2 %)."),
     checker=NumberAnswer(
         lambda: math.ceil(_smollm2_shape()["weights"] / _smollm2_shape()["per_token"]), rel=0.02,
         fields=_crossover_fields, mistakes=_crossover_mistakes,
@@ -234,10 +234,10 @@ kv_equals_weights = Exercise(
         too_large=N_("{answer} is too large: divide the fp16 weight bytes by the cache bytes of one token, "
                      "2 × {layers} layers × {kv_heads} KV heads × {head_dim} × 2 bytes."),
     ),
-    hints=["Weights: number of parameters × 2 bytes. Cache: kv_cache_bytes(model.config, n, 2).",
-           "The cache is linear in n, so divide the weight bytes by the bytes of one token."],
-    solution_text="134.5 M params × 2 B ≈ 269 MB; one token costs 2·30·3·64·2 = 23040 B, so n ≈ 11 700 tokens — "
-                  "and at batch 8 it happens 8× sooner.",
+    hints=[N_("Weights: number of parameters × 2 bytes. Cache: kv_cache_bytes(model.config, n, 2)."),
+           N_("The cache is linear in n, so divide the weight bytes by the bytes of one token.")],
+    solution_text=N_("134.5 M params × 2 B ≈ 269 MB; one token costs 2·30·3·64·2 = 23040 B, so n ≈ 11 700 tokens — "
+                  "and at batch 8 it happens 8× sooner."),
 )
 
 EXERCISES = [kv_bytes_per_token, gqa_saving, int8_size_ratio, masked_sparsity_size, kv_equals_weights]

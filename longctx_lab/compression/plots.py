@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 from ..core.checked import checked
 from ..core.drawing import Drawing
+from ..core.i18n import N_, fig_tr
 from .kv_cache import kv_cache_bytes
 
 __all__ = ["SparsityBits", "kv_growth_chart", "kv_quant_chart", "tradeoff_chart"]
@@ -32,14 +33,14 @@ class SparsityBits(Drawing):
             fid_ax.plot([s * 100 for s in self.sparsities], [grid[(s, b)].fidelity_mean for s in self.sparsities],
                         marker="o", ms=3, color=f"C{i}", label=labels[b])
         self.ring = fid_ax.scatter([0], [1], s=120, facecolors="none", edgecolors="k", zorder=4)
-        fid_ax.set_xlabel("unstructured sparsity (%)")
-        fid_ax.set_ylabel("mean cosine to fp32")
+        fid_ax.set_xlabel(fig_tr("unstructured sparsity (%)"))
+        fid_ax.set_ylabel(fig_tr("mean cosine to fp32"))
         fid_ax.legend(fontsize=8)
         fid_ax.grid(alpha=0.3)
         fid_ax.set_autoscale_on(False)
         self.bars = size_ax.bar([labels[b] for b in self.bit_widths], [0.0] * len(self.bit_widths), color="0.75")
         size_ax.set_ylim(0, max(report.size_bytes for report in grid.values()) / MB * 1.1)
-        size_ax.set_ylabel("size (MB)")
+        size_ax.set_ylabel(fig_tr("size (MB)"))
         self.size_title = size_ax.set_title("", fontsize=10)
         self.dynamic(self.ring, *self.bars, self.size_title)
 
@@ -49,7 +50,7 @@ class SparsityBits(Drawing):
         for bar, b in zip(self.bars, self.bit_widths):
             bar.set_height(self.grid[(sparsity, b)].size_bytes / MB)
             bar.set_color("k" if b == bits else "0.75")
-        self.size_title.set_text(f"size at {sparsity:.0%} sparsity")
+        self.size_title.set_text(fig_tr("size at {sparsity:.0%} sparsity", sparsity=sparsity))
         return self.figure
 
 
@@ -66,17 +67,18 @@ def tradeoff_chart(reports: Sequence, quality: str = "fidelity_mean") -> Figure:
     timed = [r for r in reports if r.latency_s is not None]
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     size_ax, time_ax = fig.subplots(1, 2, sharey=True)
-    for ax, rows, x_of, label in [(size_ax, reports, lambda r: r.size_bytes / MB, "size (MB)"),
-                                  (time_ax, timed, lambda r: r.latency_s * 1000, "latency (ms per batch)")]:
+    for ax, rows, x_of, label in [(size_ax, reports, lambda r: r.size_bytes / MB, fig_tr("size (MB)")),
+                                  (time_ax, timed, lambda r: r.latency_s * 1000,
+                                   fig_tr("latency (ms per batch)"))]:
         for i, r in enumerate(rows):
             ax.scatter(x_of(r), getattr(r, quality), s=40, color=f"C{i % 10}", zorder=3)
             ax.annotate(r.name, (x_of(r), getattr(r, quality)), fontsize=8, xytext=(4, 3), textcoords="offset points")
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
-    size_ax.set_ylabel({"fidelity_mean": "mean cosine to fp32", "fidelity_min": "min cosine to fp32",
-                        "top1": "top-1 retrieval accuracy"}[quality])
-    size_ax.set_title("smaller is left, better is up", fontsize=9)
-    time_ax.set_title("faster is left (CPU)", fontsize=9)
+    size_ax.set_ylabel(fig_tr({"fidelity_mean": N_("mean cosine to fp32"), "fidelity_min": N_("min cosine to fp32"),
+                               "top1": N_("top-1 retrieval accuracy")}[quality]))
+    size_ax.set_title(fig_tr("smaller is left, better is up"), fontsize=9)
+    time_ax.set_title(fig_tr("faster is left (CPU)"), fontsize=9)
     return fig
 
 
@@ -98,8 +100,8 @@ def kv_growth_chart(configs: dict, max_len: int = 32768, bytes_per_value: float 
                 label=name)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("context length n (tokens)")
-    ax.set_ylabel("KV cache (GiB)")
+    ax.set_xlabel(fig_tr("context length n (tokens)"))
+    ax.set_ylabel(fig_tr("KV cache (GiB)"))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return fig
@@ -118,9 +120,9 @@ def kv_quant_chart(results: Sequence) -> Figure:
     xs, ys = [r.memory_ratio for r in results], [r.ppl for r in results]
     ax.plot(xs, ys, marker="o", color="C0")
     for r in results:
-        ax.annotate("full precision" if r.bits is None else f"int{r.bits}", (r.memory_ratio, r.ppl), fontsize=8,
+        ax.annotate(fig_tr("full precision") if r.bits is None else f"int{r.bits}", (r.memory_ratio, r.ppl), fontsize=8,
                     xytext=(4, 3), textcoords="offset points")
-    ax.set_xlabel("KV memory / fp16 cache")
-    ax.set_ylabel("perplexity (decoded tokens)")
+    ax.set_xlabel(fig_tr("KV memory / fp16 cache"))
+    ax.set_ylabel(fig_tr("perplexity (decoded tokens)"))
     ax.grid(alpha=0.3)
     return fig

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ..core.checked import checked
+from ..core.i18n import tr
 from ..core.panels import LivePanel, PanelView
 from .grid import BIT_LABELS
 from .plots import SparsityBits
@@ -28,10 +29,10 @@ def render_compression(sparsity: float, bits: int, grid: dict[tuple[float, int],
     chosen, base = grid[(sparsity, bits)], grid[min(grid, key=lambda k: (k[0], -k[1]))]
     drawing = SparsityBits(grid, BIT_LABELS) if drawing is None else drawing
     figure = drawing.update(sparsity, bits)
-    summary = (f"sparsity {sparsity:.0%}, {BIT_LABELS[bits]}: size {chosen.size_bytes / 1e6:.1f} MB "
-               f"({chosen.size_bytes / base.size_bytes:.2f}× fp32), top-1 {chosen.top1:.1%} "
-               f"(fp32 {base.top1:.1%}), cosine to fp32 mean {chosen.fidelity_mean:.3f} "
-               f"/ min {chosen.fidelity_min:.3f}")
+    summary = tr("sparsity {sparsity:.0%}, {bits}: size {size:.1f} MB ({ratio:.2f}× fp32), top-1 {top1:.1%} (fp32 "
+                 "{base_top1:.1%}), cosine to fp32 mean {mean:.3f} / min {min:.3f}", sparsity=sparsity,
+                 bits=BIT_LABELS[bits], size=chosen.size_bytes / 1e6, ratio=chosen.size_bytes / base.size_bytes,
+                 top1=chosen.top1, base_top1=base.top1, mean=chosen.fidelity_mean, min=chosen.fidelity_min)
     data = {"sparsity": sparsity, "bits": bits, "size_bytes": chosen.size_bytes, "top1": chosen.top1,
             "fidelity_mean": chosen.fidelity_mean, "fidelity_min": chosen.fidelity_min}
     return PanelView(summary, figure, data, drawing)
@@ -50,10 +51,10 @@ def compression_panel(grid: dict[tuple[float, int], VariantReport]) -> LivePanel
         raise ValueError(f"grid must hold every (sparsity, bits) pair of its sparsities and bit widths; missing {missing}")
     controls = {
         "sparsity": widgets.SelectionSlider(options=[(f"{s:.0%}", s) for s in sparsities], value=sparsities[0],
-                                            description="sparsity", continuous_update=False),
+                                            description=tr("sparsity"), continuous_update=False),
         "bits": widgets.ToggleButtons(options=[(BIT_LABELS[b], b) for b in bit_options], value=bit_options[0],
-                                      description="weights"),
+                                      description=tr("weights")),
     }
     drawing = SparsityBits(grid, BIT_LABELS)
     return LivePanel(controls, lambda sparsity, bits: render_compression(sparsity, bits, grid, drawing),
-                     title="MiniLM: sparsity × bit width")
+                     title=tr("MiniLM: sparsity × bit width"))

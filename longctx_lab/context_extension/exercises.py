@@ -20,9 +20,9 @@ _HEAD_DIM, _BASE, _TRAINED = 64, 100000.0, 8192
 _WAVELENGTHS = rope_wavelengths(rope_frequencies(_HEAD_DIM, _BASE))
 _FULL_TURNS = int((_WAVELENGTHS <= _TRAINED).sum())
 full_turn_pairs = Exercise(
-    title="Which pairs ever turn a full circle?",
-    question="SmolLM2 has head_dim d = 64 (32 dimension pairs) and RoPE base θ = 100000. In how many of the 32 "
-             "pairs does the rotation complete at least one full turn within the trained 8192 positions?",
+    title=N_("Which pairs ever turn a full circle?"),
+    question=N_("SmolLM2 has head_dim d = 64 (32 dimension pairs) and RoPE base θ = 100000. In how many of the 32 "
+             "pairs does the rotation complete at least one full turn within the trained 8192 positions?"),
     checker=NumberAnswer(
         _FULL_TURNS, whole=True,
         fields={"pairs": _HEAD_DIM // 2, "d": _HEAD_DIM, "trained": _TRAINED,
@@ -48,23 +48,23 @@ full_turn_pairs = Exercise(
         too_large=N_("{answer} is too many: count the pairs whose wavelength 2π·θ^(2i/d) is at most {trained} tokens "
                      "(rope_wavelengths(rope_frequencies(64, 1e5)))."),
     ),
-    hints=["Pair i turns by θ^(−2i/d) radians per token; its wavelength is 2π·θ^(2i/d) tokens.",
-           "Solve 2π·θ^(2i/64) ≤ 8192 for i, or count with rope_wavelengths(rope_frequencies(64, 1e5)).",
-           "i ≤ 32·ln(8192/2π)/ln(100000) ≈ 19.9, and i starts at 0."],
-    solution_text=f"Wavelength_i = 2π·100000^(i/32). It stays ≤ 8192 while "
-                  f"i ≤ 32·ln(8192/(2π))/ln(100000) ≈ 19.9, "
-                  f"so pairs 0 … 19 turn at least once: {_FULL_TURNS} pairs. The other {32 - _FULL_TURNS} never "
-                  "completed a turn in training, so angles past 8192 are new to them: those are the pairs every "
-                  "scaling method slows down.",
+    hints=[N_("Pair i turns by θ^(−2i/d) radians per token; its wavelength is 2π·θ^(2i/d) tokens."),
+           N_("Solve 2π·θ^(2i/64) ≤ 8192 for i, or count with rope_wavelengths(rope_frequencies(64, 1e5))."),
+           N_("i ≤ 32·ln(8192/2π)/ln(100000) ≈ 19.9, and i starts at 0.")],
+    solution_text=N_("Wavelength_i = 2π·100000^(i/32). It stays ≤ 8192 while i ≤ 32·ln(8192/(2π))/ln(100000) ≈ 19.9, "
+                     "so pairs 0 … 19 turn at least once: {turns} pairs. The other {others} never completed a turn "
+                     "in training, so angles past 8192 are new to them: those are the pairs every scaling method "
+                     "slows down."),
+    values={"turns": _FULL_TURNS, "others": 32 - _FULL_TURNS},
 )
 
 _S_NTK = 4.0
 _NTK = scaled_rope_frequencies(_HEAD_DIM, _BASE, "ntk", _S_NTK)
 _NTK_FACTOR = _S_NTK ** (_HEAD_DIM / (_HEAD_DIM - 2))
 ntk_base = Exercise(
-    title="The NTK-aware base",
-    question="NTK-aware scaling keeps the fastest pair unchanged and slows the slowest pair by exactly s. "
-             "For d = 64, θ = 100000 and s = 4, what new base θ' does that give?",
+    title=N_("The NTK-aware base"),
+    question=N_("NTK-aware scaling keeps the fastest pair unchanged and slows the slowest pair by exactly s. "
+             "For d = 64, θ = 100000 and s = 4, what new base θ' does that give?"),
     checker=NumberAnswer(
         _BASE * _NTK_FACTOR, rel=1e-3,
         mistakes=[
@@ -83,22 +83,23 @@ ntk_base = Exercise(
         too_small=N_("{answer} is too small: solve θ'^(−(d−2)/d) = θ^(−(d−2)/d) / s for θ'."),
         too_large=N_("{answer} is too large: solve θ'^(−(d−2)/d) = θ^(−(d−2)/d) / s for θ'."),
     ),
-    hints=["The slowest pair is i = d/2 − 1, with frequency θ'^(−(d−2)/d).",
-           "Ask θ'^(−(d−2)/d) = θ^(−(d−2)/d) / s and solve for θ'.",
-           "θ' = θ · s^(d/(d−2))."],
-    solution_text=f"θ'^(−(d−2)/d) = θ^(−(d−2)/d)/s gives θ' = θ·s^(d/(d−2)) = 100000·4^(64/62) ≈ "
-                  f"{_BASE * 4 ** (_HEAD_DIM / (_HEAD_DIM - 2)):,.0f}. Check: "
-                  f"scaled_rope_frequencies(64, 1e5, 'ntk', 4).inv_freq[-1] = {float(_NTK.inv_freq[-1]):.3e}, "
-                  f"a quarter of the plain {float(rope_frequencies(64, 1e5)[-1]):.3e}.",
+    hints=[N_("The slowest pair is i = d/2 − 1, with frequency θ'^(−(d−2)/d)."),
+           N_("Ask θ'^(−(d−2)/d) = θ^(−(d−2)/d) / s and solve for θ'."),
+           N_("θ' = θ · s^(d/(d−2)).")],
+    solution_text=N_("θ'^(−(d−2)/d) = θ^(−(d−2)/d)/s gives θ' = θ·s^(d/(d−2)) = 100000·4^(64/62) ≈ {base:,.0f}. "
+                     "Check: scaled_rope_frequencies(64, 1e5, 'ntk', 4).inv_freq[-1] = {slowest:.3e}, a quarter of "
+                     "the plain {plain:.3e}."),
+    values={"base": _BASE * 4 ** (_HEAD_DIM / (_HEAD_DIM - 2)), "slowest": float(_NTK.inv_freq[-1]),
+            "plain": float(rope_frequencies(64, 1e5)[-1])},
 )
 
 _S_YARN = 8.0
 _YARN = scaled_rope_frequencies(_HEAD_DIM, _BASE, "yarn", _S_YARN)
 _FACTOR = _YARN.attention_factor
 yarn_logit_scale = Exercise(
-    title="YaRN's temperature",
-    question="transformers applies YaRN's attention factor by multiplying cos and sin by it. For s = 8, by what "
-             "factor are the attention logits q·k multiplied?",
+    title=N_("YaRN's temperature"),
+    question=N_("transformers applies YaRN's attention factor by multiplying cos and sin by it. For s = 8, by what "
+             "factor are the attention logits q·k multiplied?"),
     checker=NumberAnswer(
         _FACTOR ** 2, rel=1e-3,
         mistakes=[
@@ -122,13 +123,13 @@ yarn_logit_scale = Exercise(
         too_large=N_("{answer} is too large: the factor is 0.1·ln s + 1, and q·k carries it once from q and once "
                      "from k."),
     ),
-    hints=["The attention factor for s = 8 is 0.1·ln 8 + 1.",
-           "Both q and k are rotated with the scaled cos and sin.",
-           "Each of q and k grows by the factor, so q·k grows by its square."],
-    solution_text=f"The factor is 0.1·ln 8 + 1 = {_YARN.attention_factor:.4f}; q and k each carry it, so the "
-                  f"logits grow by its square, {_YARN.attention_factor ** 2:.4f}: a softmax temperature below 1 "
-                  f"that sharpens attention, undoing the blur that interpolation adds "
-                  f"(YaRN's paper writes it as √(1/t) = 0.1·ln s + 1).",
+    hints=[N_("The attention factor for s = 8 is 0.1·ln 8 + 1."),
+           N_("Both q and k are rotated with the scaled cos and sin."),
+           N_("Each of q and k grows by the factor, so q·k grows by its square.")],
+    solution_text=N_("The factor is 0.1·ln 8 + 1 = {factor:.4f}; q and k each carry it, so the logits grow by its "
+                     "square, {square:.4f}: a softmax temperature below 1 that sharpens attention, undoing the blur "
+                     "that interpolation adds (YaRN's paper writes it as √(1/t) = 0.1·ln s + 1)."),
+    values={"factor": _YARN.attention_factor, "square": _YARN.attention_factor ** 2},
 )
 
 
@@ -180,9 +181,9 @@ def _needle_mistakes() -> list:
 
 
 first_miss_length = Exercise(
-    title="Where the unscaled model first misses",
-    question="In the cached needle grid (load_extension_results()['needle']['none']), what is the shortest "
-             "context length at which teacher forcing ranks some distractor above the true key (rank > 1)?",
+    title=N_("Where the unscaled model first misses"),
+    question=N_("In the cached needle grid (load_extension_results()['needle']['none']), what is the shortest "
+             "context length at which teacher forcing ranks some distractor above the true key (rank > 1)?"),
     checker=NumberAnswer(
         _first_miss, whole=True, fields=_needle_fields, mistakes=_needle_mistakes,
         # only lengths of the grid get this far: the others are invalid
@@ -191,12 +192,12 @@ first_miss_length = Exercise(
         too_large=N_("the unscaled model already misses at a shorter length than {answer}; look at every depth, not "
                      "only the middle."),
     ),
-    hints=["Each trial is a dict with 'n_tokens', 'depth' and 'rank'.",
-           "Keep the trials with rank > 1 and take the smallest n_tokens.",
-           "min(t['n_tokens'] for t in results['needle']['none'] if t['rank'] > 1)"],
-    solution_text="min(t['n_tokens'] for t in results['needle']['none'] if t['rank'] > 1) — the first miss is at "
+    hints=[N_("Each trial is a dict with 'n_tokens', 'depth' and 'rank'."),
+           N_("Keep the trials with rank > 1 and take the smallest n_tokens."),
+           N_("min(t['n_tokens'] for t in results['needle']['none'] if t['rank'] > 1)")],
+    solution_text=N_("min(t['n_tokens'] for t in results['needle']['none'] if t['rank'] > 1) — the first miss is at "
                   "the trained length, with the needle at the very start: the key is then ~8k tokens back, at "
-                  "relative distances the model barely saw in training. At 16k unscaled RoPE fails at every depth.",
+                  "relative distances the model barely saw in training. At 16k unscaled RoPE fails at every depth."),
 )
 
 EXERCISES = [full_turn_pairs, ntk_base, yarn_logit_scale, first_miss_length]

@@ -14,12 +14,14 @@ from matplotlib.transforms import Affine2D
 
 from ..core.checked import checked
 from ..core.drawing import Drawing, decade_limits
+from ..core.i18n import N_, fig_tr
 from .rope import ScaledRope
 
 __all__ = ["NeedleHeatmap", "RopeFrequencies", "attention_mass_figure", "frequency_figure", "needle_grid",
            "needle_heatmap", "perplexity_curves", "retrieval_figure", "score_by_distance_figure"]
 
 NEEDLE_MEASURES = ("found", "rank", "key_logprob")
+MEASURE_NAMES = {"found": N_("found"), "rank": N_("rank"), "key_logprob": N_("key_logprob")}  # shown names
 
 
 @checked
@@ -38,12 +40,12 @@ def frequency_figure(ropes: Sequence[ScaledRope], trained_positions: int = 8192)
         freq_ax.plot(pairs, rope.inv_freq.numpy(), label=label)
         wave_ax.plot(pairs, rope.wavelengths.numpy(), label=label)
     wave_ax.axhline(trained_positions, color="gray", linestyle="--", linewidth=1)
-    wave_ax.text(0, trained_positions * 1.3, f"trained length {trained_positions}", fontsize=8, color="gray")
-    names = ("inverse frequency θᵢ (radians per token)", "wavelength 2π/θᵢ (tokens)")
+    wave_ax.text(0, trained_positions * 1.3, fig_tr("trained length {n}", n=trained_positions), fontsize=8, color="gray")
+    names = (N_("inverse frequency θᵢ (radians per token)"), N_("wavelength 2π/θᵢ (tokens)"))
     for ax, name in zip((freq_ax, wave_ax), names):
         ax.set_yscale("log")
-        ax.set_xlabel("dimension pair i")
-        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(fig_tr("dimension pair i"))
+        ax.set_title(fig_tr(name), fontsize=9)
     freq_ax.legend(fontsize=8)
     return fig
 
@@ -64,15 +66,16 @@ class RopeFrequencies(Drawing):
         self.freq_ax, self.wave_ax = self.figure.subplots(1, 2)
         self.scaled = []
         for ax, values in ((self.freq_ax, plain.inv_freq), (self.wave_ax, plain.wavelengths)):
-            ax.plot(pairs, values.numpy(), label="plain (as trained)")
-            self.scaled.append(ax.plot(pairs, values.numpy(), label="scaled")[0])
+            ax.plot(pairs, values.numpy(), label=fig_tr("plain (as trained)"))
+            self.scaled.append(ax.plot(pairs, values.numpy(), label=fig_tr("scaled"))[0])
             ax.set_yscale("log")
-            ax.set_xlabel("dimension pair i")
+            ax.set_xlabel(fig_tr("dimension pair i"))
             ax.set_autoscale_on(False)
         self.wave_ax.axhline(trained_positions, color="gray", linestyle="--", linewidth=1)
-        self.wave_ax.text(0, trained_positions * 1.3, f"trained length {trained_positions}", fontsize=8, color="gray")
-        self.freq_ax.set_title("inverse frequency θᵢ (radians per token)", fontsize=9)
-        self.wave_ax.set_title("wavelength 2π/θᵢ (tokens)", fontsize=9)
+        self.wave_ax.text(0, trained_positions * 1.3, fig_tr("trained length {n}", n=trained_positions), fontsize=8,
+                          color="gray")
+        self.freq_ax.set_title(fig_tr("inverse frequency θᵢ (radians per token)"), fontsize=9)
+        self.wave_ax.set_title(fig_tr("wavelength 2π/θᵢ (tokens)"), fontsize=9)
         self.freq_ax.legend(fontsize=8, loc="lower left")
         self.setting = self.figure.text(0.5, 0.97, "", ha="center", va="top", fontsize=10)
         self.dynamic(*self.scaled, self.setting)
@@ -89,8 +92,8 @@ class RopeFrequencies(Drawing):
             ax.set_xlim(-0.5, values.numel() - 0.5)
             ax.set_ylim(*ylim)
             line.set_ydata(values.numpy())
-        label = "plain RoPE (s = 1)" if scaled.method == "none" else f"{scaled.method}, s = {scaled.factor:g}"
-        self.setting.set_text(f"scaled: {label}")
+        label = fig_tr("plain RoPE (s = 1)") if scaled.method == "none" else f"{scaled.method}, s = {scaled.factor:g}"
+        self.setting.set_text(fig_tr("scaled: {setting}", setting=label))
         return self.figure
 
 
@@ -105,8 +108,8 @@ def score_by_distance_figure(distances, scores: dict[str, np.ndarray]) -> Figure
     for label, values in scores.items():
         ax.plot(np.asarray(distances), np.asarray(values), label=label, linewidth=1)
     ax.set_xscale("symlog", linthresh=16)
-    ax.set_xlabel("distance Δ = query position − key position (tokens)")
-    ax.set_ylabel("q·k after RoPE")
+    ax.set_xlabel(fig_tr("distance Δ = query position − key position (tokens)"))
+    ax.set_ylabel(fig_tr("q·k after RoPE"))
     ax.legend(fontsize=8)
     return fig
 
@@ -124,11 +127,12 @@ def perplexity_curves(curves: dict[str, Sequence[float]], bin_size: int, trained
         centres = (np.arange(len(bins)) + 0.5) * bin_size
         ax.plot(centres, bins, label=method, marker=".", markersize=3, linewidth=1)
     ax.axvline(trained_positions, color="black", linestyle="--", linewidth=1)
-    ax.text(trained_positions, ax.get_ylim()[1] * 0.95, " trained length", fontsize=8, va="top")
+    ax.text(trained_positions, ax.get_ylim()[1] * 0.95, " " + fig_tr("trained length"), fontsize=8, va="top")
     for start in copy_starts:
         ax.axvline(start, color="gray", linestyle=":", linewidth=1)
-    ax.set_xlabel(f"token position (bins of {bin_size}; dotted: a new copy of the document starts)")
-    ax.set_ylabel("mean NLL (nats)")
+    ax.set_xlabel(fig_tr("token position (bins of {bin_size}; dotted: a new copy of the document starts)",
+                         bin_size=bin_size))
+    ax.set_ylabel(fig_tr("mean NLL (nats)"))
     ax.legend(fontsize=8, ncols=len(curves))
     return fig
 
@@ -173,10 +177,10 @@ def needle_heatmap(results: dict, method: str, measure: str = "found", ax=None) 
     past = [i for i, n in enumerate(lengths) if n > trained]
     if past:
         ax.axvline(past[0] - 0.5, color="black", linewidth=2)
-    ax.set_xlabel("context length (tokens); right of the bar: past the trained length")
-    ax.set_ylabel("needle depth")
+    ax.set_xlabel(fig_tr("context length (tokens); right of the bar: past the trained length"))
+    ax.set_ylabel(fig_tr("needle depth"))
     factor = results["settings"]["factor"]
-    ax.set_title(f"{method}{'' if method == 'none' else f' (s={factor:g})'}: {measure}", fontsize=9)
+    ax.set_title(f"{method}{'' if method == 'none' else f' (s={factor:g})'}: {fig_tr(MEASURE_NAMES[measure])}", fontsize=9)
     if measure != "found":
         fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
@@ -209,8 +213,8 @@ class NeedleHeatmap(Drawing):
         self.ax.set_yticks(range(len(depths)), [f"{d:.0%}" for d in depths], fontsize=8)
         past = [i for i, n in enumerate(lengths) if n > results["settings"]["trained_positions"]]
         bar = [self.ax.axvline(past[0] - 0.5, color="black", linewidth=2)] if past else []
-        self.ax.set_xlabel("context length (tokens); right of the bar: past the trained length", fontsize=8)
-        self.ax.set_ylabel("needle depth")
+        self.ax.set_xlabel(fig_tr("context length (tokens); right of the bar: past the trained length"), fontsize=8)
+        self.ax.set_ylabel(fig_tr("needle depth"))
         self.title = self.ax.set_title("", fontsize=9)
         # The colour bar axes is dynamic too, so a new measure redraws it and the cells, not the whole figure.
         self.dynamic(self.image, self.labels, *bar, self.title, self.cax)  # the bar is drawn over the cells
@@ -228,7 +232,7 @@ class NeedleHeatmap(Drawing):
         self.cax.set_visible(measure != "found")  # found is ✓ / ✗, its colours need no scale
         self.labels.set_paths([_glyphs(_cell_label(grid[row, col], measure)) for row, col in self.cells])
         factor = self.results["settings"]["factor"]
-        self.title.set_text(f"{method}{'' if method == 'none' else f' (s={factor:g})'}: {measure}")
+        self.title.set_text(f"{method}{'' if method == 'none' else f' (s={factor:g})'}: {fig_tr(MEASURE_NAMES[measure])}")
         return self.figure
 
 
@@ -265,10 +269,10 @@ def attention_mass_figure(mass, title: str = "") -> Figure:
     fig = Figure(figsize=(4.2, 4.6), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(mass, cmap="viridis", vmin=0, vmax=1, aspect="auto")
-    ax.set_xlabel("head")
-    ax.set_ylabel("layer")
+    ax.set_xlabel(fig_tr("head"))
+    ax.set_ylabel(fig_tr("layer"))
     ax.set_title(title, fontsize=9)
-    fig.colorbar(image, ax=ax, label="share of attention on the needle")
+    fig.colorbar(image, ax=ax, label=fig_tr("share of attention on the needle"))
     return fig
 
 
@@ -282,10 +286,10 @@ def retrieval_figure(ranks: dict[int, int], n_chunks: dict[int, int]) -> Figure:
     fig = Figure(figsize=(6, 2.6), layout="constrained")
     ax = fig.add_subplot()
     x = np.arange(len(sizes))
-    ax.bar(x - 0.2, [n_chunks[k] for k in sizes], width=0.4, label="chunks m", color="lightgray")
-    ax.bar(x + 0.2, [ranks[k] for k in sizes], width=0.4, label="rank of the needle's chunk", color="tab:green")
+    ax.bar(x - 0.2, [n_chunks[k] for k in sizes], width=0.4, label=fig_tr("chunks m"), color="lightgray")
+    ax.bar(x + 0.2, [ranks[k] for k in sizes], width=0.4, label=fig_tr("rank of the needle's chunk"), color="tab:green")
     ax.set_xticks(x, [str(k) for k in sizes])
-    ax.set_xlabel("chunk length k (MiniLM tokens)")
+    ax.set_xlabel(fig_tr("chunk length k (MiniLM tokens)"))
     ax.set_yscale("log")
     ax.legend(fontsize=8)
     return fig

@@ -6,11 +6,12 @@ from functools import lru_cache
 import ipywidgets as widgets
 
 from ..core.checked import checked
+from ..core.i18n import tr
 from ..core.checks import as_int, check_choice
 from ..core.drawing import decade_limits
 from ..core.panels import LivePanel, PanelView, disabled_when
 from .needle import load_extension_results
-from .plots import NEEDLE_MEASURES, NeedleHeatmap, RopeFrequencies, needle_grid
+from .plots import MEASURE_NAMES, NEEDLE_MEASURES, NeedleHeatmap, RopeFrequencies, needle_grid
 from .rope import ROPE_METHODS, ScaledRope, scaled_rope_frequencies
 
 __all__ = ["needle_heatmap_panel", "render_needle_heatmap", "render_rope_scaling", "rope_scaling_panel"]
@@ -39,10 +40,12 @@ def render_rope_scaling(method: str = "yarn", factor: float = 2.0, head_dim: int
     ratio = (plain.inv_freq / scaled.inv_freq).numpy()
     untouched = int((abs(ratio - 1) < 1e-3).sum())
     stretched = int((abs(ratio - scaled.factor) < 1e-3 * scaled.factor).sum()) if scaled.factor > 1 else 0
-    summary = (f"{method}, s={scaled.factor:g}: {untouched} of {ratio.size} pairs keep their frequency, "
-               f"{stretched} are slowed by exactly s, {ratio.size - untouched - stretched} in between; "
-               f"slowest wavelength {float(scaled.wavelengths[-1]):,.0f} tokens "
-               f"(plain {float(plain.wavelengths[-1]):,.0f}); attention factor {scaled.attention_factor:.3f}")
+    summary = tr("{method}, s={factor:g}: {untouched} of {pairs} pairs keep their frequency, {stretched} are slowed "
+                 "by exactly s, {between} in between; slowest wavelength {slowest:,.0f} tokens (plain {plain:,.0f}); "
+                 "attention factor {attention:.3f}", method=method, factor=scaled.factor, untouched=untouched,
+                 pairs=ratio.size, stretched=stretched, between=ratio.size - untouched - stretched,
+                 slowest=float(scaled.wavelengths[-1]), plain=float(plain.wavelengths[-1]),
+                 attention=scaled.attention_factor)
     drawing = RopeFrequencies(plain, trained_positions) if drawing is None else drawing
     return PanelView(summary, drawing.update(scaled), {
         "method": method, "factor": scaled.factor, "inv_freq": scaled.inv_freq, "wavelengths": scaled.wavelengths,
@@ -58,8 +61,8 @@ def rope_scaling_panel(method: str = "yarn", factor: float = 2.0) -> LivePanel:
     """
     check_choice("method", method, list(ROPE_METHODS))
     controls = {
-        "method": widgets.Dropdown(options=list(ROPE_METHODS), value=method, description="method", style=_STYLE),
-        "factor": widgets.FloatSlider(value=factor, min=1.0, max=16.0, step=0.5, description="scale s",
+        "method": widgets.Dropdown(options=list(ROPE_METHODS), value=method, description=tr("method"), style=_STYLE),
+        "factor": widgets.FloatSlider(value=factor, min=1.0, max=16.0, step=0.5, description=tr("scale s"),
                                       style=_STYLE, continuous_update=False),
     }
     # Axes that hold every setting the sliders reach, so they never jump: the extremes are at the largest s.
@@ -68,7 +71,7 @@ def rope_scaling_panel(method: str = "yarn", factor: float = 2.0) -> LivePanel:
     drawing = RopeFrequencies(ropes[0] if ROPE_METHODS[0] == "none" else _rope(64, 100000.0, "none", 1.0, 8192),
                               8192, limits)
     return LivePanel(controls, lambda method, factor: render_rope_scaling(method, factor, drawing=drawing),
-                     title="RoPE scaling: frequencies per dimension pair",
+                     title=tr("RoPE scaling: frequencies per dimension pair"),
                      links=[disabled_when("factor", lambda values: values["method"] == "none")])
 
 
@@ -83,8 +86,8 @@ def render_needle_heatmap(method: str = "none", measure: str = "found", results:
     results = load_extension_results() if results is None else results
     grid, lengths, depths = needle_grid(results, method, measure)
     found, rank = (needle_grid(results, method, m)[0] for m in ("found", "rank"))
-    summary = (f"{method}: key generated in {int(found.sum())} of {found.size} trials, "
-               f"ranked first by teacher forcing in {int((rank == 1).sum())} of {rank.size}")
+    summary = tr("{method}: key generated in {found} of {trials} trials, ranked first by teacher forcing in {first} "
+                 "of {trials}", method=method, found=int(found.sum()), trials=found.size, first=int((rank == 1).sum()))
     drawing = NeedleHeatmap(results) if drawing is None else drawing
     return PanelView(summary, drawing.update(method, measure),
                      {"method": method, "measure": measure, "grid": grid, "lengths": lengths, "depths": depths}, drawing)
@@ -99,10 +102,11 @@ def needle_heatmap_panel(results: dict | None = None) -> LivePanel:
     results = load_extension_results() if results is None else results
     methods = list(results["needle"])
     controls = {
-        "method": widgets.Dropdown(options=methods, value=methods[0], description="method", style=_STYLE),
-        "measure": widgets.Dropdown(options=list(NEEDLE_MEASURES), value="found", description="measure",
+        "method": widgets.Dropdown(options=methods, value=methods[0], description=tr("method"), style=_STYLE),
+        "measure": widgets.Dropdown(options=[(tr(MEASURE_NAMES[m]), m) for m in NEEDLE_MEASURES], value="found",
+                                    description=tr("measure"),
                                     style=_STYLE),
     }
     drawing = NeedleHeatmap(results)
     return LivePanel(controls, lambda method, measure: render_needle_heatmap(method, measure, results, drawing),
-                     title="Needle in a haystack (cached results)")
+                     title=tr("Needle in a haystack (cached results)"))

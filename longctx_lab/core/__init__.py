@@ -14,4 +14,5 @@
     answer_types.py     as_number / as_pair: what a learner typed, as a number or a sentence why not
     answers.py          the checkers: NumberAnswer, PairAnswer, Mistake, expect_equal, expect_close
     bertviz_offline.py  bertviz's head and model views, rendered without the network
+    i18n.py             the learner's language: set_language, gettext (zh_CN catalogue), CJK figure fonts
 """

@@ -6,13 +6,12 @@ Part of the exercise kit (`exercise_kit.py`): every checker reads an answer thro
 from __future__ import annotations
 
 import decimal
-import gettext
 import math
 import numbers
 import sys
 from typing import Any
 
-from .exercise_kit import DOMAIN, N_, Invalid, _say, shown
+from .exercise_kit import N_, Invalid, _say, shown
 
 __all__ = ["as_number", "as_pair"]
 
@@ -154,9 +153,8 @@ def as_pair(answer: Any, whole: bool = False) -> "tuple | Invalid":
         single = as_number(answer, whole)
         return Invalid(_say(_NOT_A_PAIR, answer=shown(single if not isinstance(single, Invalid) else answer)))
     if len(items) != 2:
-        singular, plural = _PAIR_LENGTH
-        template = gettext.dngettext(DOMAIN, singular, plural, len(items))
-        return Invalid(template.format(count=len(items), answer=shown(answer)))
+        singular, plural = _PAIR_LENGTH  # two whole sentences (Chinese has one form for both)
+        return Invalid(_say(singular if len(items) == 1 else plural, count=len(items), answer=shown(answer)))
     pair = []
     for position, item in enumerate(items):
         number = as_number(item, whole)

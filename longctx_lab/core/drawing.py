@@ -20,9 +20,12 @@ from matplotlib.path import Path
 
 from .checked import MAX_SIZE
 from .checks import as_int
+from .i18n import fig_tr, prepare_figures
 
 __all__ = ["Drawing", "attention_heatmap_grid", "decade_limits", "distance_bin_labels", "distance_bins",
            "figure_fingerprint", "segment_colors", "strip_layers", "token_strip"]
+
+prepare_figures()  # a Chinese edition chosen by $LONGCTX_LAB_LANG gets its CJK font before the first figure
 
 PANEL_DPI = 80  # a panel's PNG: 8 x 3 inches -> 640 x 240 pixels, readable when projected, quick to rasterise
 
@@ -196,7 +199,8 @@ def token_strip(
     ax.set_ylim(0, rows)
     ax.set_yticks([])
     ax.tick_params(labelsize=8)
-    ax.set_xlabel("token position" + (f" (wrapped every {per_row})" if rows > 1 else ""), fontsize=8)
+    ax.set_xlabel(fig_tr("token position (wrapped every {per_row})", per_row=per_row) if rows > 1
+                  else fig_tr("token position"), fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
     return fig

@@ -14,29 +14,22 @@ verdicts, the `____` blank), `answer_types.py` (`as_number`, `as_pair`) and `ans
 checkers). Each chapter's exercise set is that chapter's `exercises.py` (`chunking/exercises.py`, ...).
 
 Feedback a learner reads is written as whole sentences with named `{placeholders}`, each in one place,
-marked with `N_` where it is written and translated with `_` (gettext, domain "longctx_lab") when it is
-shown, so a catalogue can translate it later without touching the checkers.
+marked with `N_` where it is written and translated (core/i18n.py: gettext, domain "longctx_lab") when it
+is shown. An exercise's title, question, hints and solution are such templates too, filled from its `values`.
 """
 from __future__ import annotations
 
-import gettext
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-__all__ = ["____", "CheckResult", "Checker", "Exercise", "Invalid", "N_", "is_placeholder", "shown"]
+from .i18n import DOMAIN, N_, tr
 
-DOMAIN = "longctx_lab"
-
-
-def N_(message: str) -> str:
-    """Mark a feedback sentence for translation where it is written (xgettext -k N_); `_` translates it when shown."""
-    return message
-
+__all__ = ["____", "CheckResult", "Checker", "DOMAIN", "Exercise", "Invalid", "N_", "is_placeholder", "shown"]
 
 def _(message: str) -> str:
-    """The sentence in the learner's language: gettext's translation in domain "longctx_lab" (English without one)."""
-    return gettext.dgettext(DOMAIN, message)
+    """The sentence in the learner's language (core.i18n: gettext domain "longctx_lab"; English without a catalogue)."""
+    return tr(message)
 
 
 def _say(template: str, **fields: Any) -> str:
@@ -82,6 +75,7 @@ _WELL_DONE = N_("{title} — well done.")
 _STUCK = N_("{problem} (Stuck? call .hint())")
 _UNCHECKABLE = N_("that answer could not be checked ({error}).")
 _HINT = N_("Hint {number}/{total}: {hint}")
+_EXERCISE = N_("Exercise")
 
 
 @dataclass(frozen=True)
@@ -106,6 +100,9 @@ Checker = Callable[[Any], "str | None"]
 class Exercise:
     """One exercise: a question, a checker, hints revealed one at a time, and a worked solution.
 
+    Title, question, hints and solution are English templates marked with `N_`, shown in the learner's
+    language with their {placeholders} filled from `values` (numbers the kit computed).
+
     Taught in 00_start_here, § Exercises.
     """
 
@@ -114,6 +111,7 @@ class Exercise:
     checker: Checker
     hints: Sequence[str]
     solution_text: str
+    values: Mapping[str, Any] = field(default_factory=dict)
     _hints_shown: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
@@ -136,7 +134,7 @@ class Exercise:
         except Exception as exc:  # a checker must not raise; if one does, the learner still gets a verdict
             problem = _say(_UNCHECKABLE, error=_clip(f"{type(exc).__name__}: {exc}", 120))
         if problem is None:
-            return CheckResult("correct", _say(_WELL_DONE, title=self.title))
+            return CheckResult("correct", _say(_WELL_DONE, title=self._text(self.title)))
         if isinstance(problem, Invalid):
             return CheckResult("invalid", str(problem))
         return CheckResult("wrong", _say(_STUCK, problem=problem))
@@ -145,14 +143,22 @@ class Exercise:
         """The next hint (each call reveals one more, from a nudge to nearly the answer)."""
         shown_so_far = min(self._hints_shown, len(self.hints) - 1)
         self._hints_shown = shown_so_far + 1
-        return _say(_HINT, number=shown_so_far + 1, total=len(self.hints), hint=self.hints[shown_so_far])
+        return _say(_HINT, number=shown_so_far + 1, total=len(self.hints),
+                    hint=self._text(self.hints[shown_so_far]))
 
     def solution(self) -> str:
         """The worked solution (try check() and hint() first)."""
-        return self.solution_text
+        return self._text(self.solution_text)
+
+    def shown_question(self) -> str:
+        """The title and question as the learner sees them, in the learner's language."""
+        return f"{_(_EXERCISE)} — {self._text(self.title)}\n{self._text(self.question)}"
+
+    def _text(self, template: str) -> str:
+        return tr(template, **self.values) if self.values else tr(template)
 
     def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(f"Exercise — {self.title}\n{self.question}")
+        printer.text(self.shown_question())
 
 
 # ---------------------------------------------------------------------------------------------- answer types

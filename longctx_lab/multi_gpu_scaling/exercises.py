@@ -16,8 +16,8 @@ __all__ = ["EXERCISES", "amdahl_limit", "causal_imbalance", "ring_transfers", "s
 
 _P_RING = 8
 ring_transfers = Exercise(
-    title="Transfers around the ring",
-    question="Ring attention with P = 8 ranks: how many key/value blocks does each rank RECEIVE in one pass?",
+    title=N_("Transfers around the ring"),
+    question=N_("Ring attention with P = 8 ranks: how many key/value blocks does each rank RECEIVE in one pass?"),
     checker=NumberAnswer(
         len(ring_schedule(_P_RING)) - 1, whole=True,
         fields={"P": _P_RING},
@@ -37,18 +37,18 @@ ring_transfers = Exercise(
         too_large=N_("{answer} is too many: each rank sees every block exactly once, and its own needs no "
                      "transfer."),
     ),
-    hints=["Each rank must see every block once, and it starts with its own.",
-           "Count the ring steps after the first: the own block needs no transfer."],
-    solution_text="P − 1 = 7: a rank starts with its own block and receives the other seven, one per step "
-                  "(`len(ring_schedule(8)) - 1`).",
+    hints=[N_("Each rank must see every block once, and it starts with its own."),
+           N_("Count the ring steps after the first: the own block needs no transfer.")],
+    solution_text=N_("P − 1 = 7: a rank starts with its own block and receives the other seven, one per step "
+                  "(`len(ring_schedule(8)) - 1`)."),
 )
 
 _P_CAUSAL = 4
 _COUNTS = causal_block_counts(_P_CAUSAL)
 causal_imbalance = Exercise(
-    title="The causal load imbalance",
-    question="Causal ring attention with P = 4: the busiest rank computes how many times as many score blocks "
-             "as the least busy one?",
+    title=N_("The causal load imbalance"),
+    question=N_("Causal ring attention with P = 4: the busiest rank computes how many times as many score blocks "
+             "as the least busy one?"),
     checker=NumberAnswer(
         max(_COUNTS) // min(_COUNTS), whole=True,
         fields={"P": _P_CAUSAL},
@@ -75,16 +75,16 @@ causal_imbalance = Exercise(
         too_large=N_("{answer} is too large: count the blocks rank 0 and rank P − 1 compute "
                      "(causal_block_counts(4))."),
     ),
-    hints=["Under a causal mask a query block never looks at key blocks to its right.",
-           "Rank r keeps the blocks of ranks 0..r: count them for r = 0 and r = 3 (`causal_block_counts(4)`)."],
-    solution_text="Rank 0 computes 1 block, rank 3 computes 4: a ratio of 4 = P. Striped or zig-zag block "
-                  "assignment (each rank takes one early and one late block) evens this out.",
+    hints=[N_("Under a causal mask a query block never looks at key blocks to its right."),
+           N_("Rank r keeps the blocks of ranks 0..r: count them for r = 0 and r = 3 (`causal_block_counts(4)`).")],
+    solution_text=N_("Rank 0 computes 1 block, rank 3 computes 4: a ratio of 4 = P. Striped or zig-zag block "
+                  "assignment (each rank takes one early and one late block) evens this out."),
 )
 
 _S, _P_AMDAHL = 0.05, 16
 amdahl_limit = Exercise(
-    title="Amdahl's limit",
-    question="A serial fraction s = 0.05 was measured. What speedup does Amdahl's law predict for P = 16?",
+    title=N_("Amdahl's limit"),
+    question=N_("A serial fraction s = 0.05 was measured. What speedup does Amdahl's law predict for P = 16?"),
     checker=NumberAnswer(
         amdahl_speedup(_S, _P_AMDAHL), rel=0.01,
         fields={"P": _P_AMDAHL, "s": _S},
@@ -106,18 +106,19 @@ amdahl_limit = Exercise(
         too_small=N_("{answer} is too small: S(P) = 1 / (s + (1 − s)/P)."),
         too_large=N_("{answer} is too large: S(P) = 1 / (s + (1 − s)/P), and even P → ∞ gives only 1/s."),
     ),
-    hints=["S(P) = 1 / (s + (1 − s)/P).",
-           "1 / (0.05 + 0.95/16): the serial part alone caps the speedup at 1/s = 20."],
-    solution_text=f"S = 1 / (0.05 + 0.95/16) ≈ {amdahl_speedup(0.05, 16):.2f} (`amdahl_speedup(0.05, 16)`); "
-                  "even P → ∞ gives only 1/s = 20.",
+    hints=[N_("S(P) = 1 / (s + (1 − s)/P)."),
+           N_("1 / (0.05 + 0.95/16): the serial part alone caps the speedup at 1/s = 20.")],
+    solution_text=N_("S = 1 / (0.05 + 0.95/16) ≈ {speedup:.2f} (`amdahl_speedup(0.05, 16)`); even P → ∞ gives only "
+                     "1/s = 20."),
+    values={"speedup": amdahl_speedup(0.05, 16)},
 )
 
 _NS, _PS = 4096, 4
 _BLOCK = math.ceil(_NS / _PS)
 score_memory = Exercise(
-    title="Score memory per rank",
-    question="n = 4096 tokens, P = 4 ranks: how many times smaller is one rank's largest score block "
-             "(n/P x n/P per head) than the full n x n score matrix?",
+    title=N_("Score memory per rank"),
+    question=N_("n = 4096 tokens, P = 4 ranks: how many times smaller is one rank's largest score block "
+             "(n/P x n/P per head) than the full n x n score matrix?"),
     checker=NumberAnswer(
         _NS**2 // _BLOCK**2, whole=True,
         fields={"P": _PS, "block": _BLOCK},
@@ -136,9 +137,9 @@ score_memory = Exercise(
         too_small=N_("{answer} is too small: compare n × n with (n/P) × (n/P)."),
         too_large=N_("{answer} is too large: compare n × n with (n/P) × (n/P)."),
     ),
-    hints=["Both sides of the block shrink by P.", "(n / (n/P))² = P²."],
-    solution_text="(4096 / 1024)² = 16 = P²: the block is 1024 x 1024 instead of 4096 x 4096. "
-                  "Blockwise (flash) attention shrinks it further, to block x block.",
+    hints=[N_("Both sides of the block shrink by P."), N_("(n / (n/P))² = P².")],
+    solution_text=N_("(4096 / 1024)² = 16 = P²: the block is 1024 x 1024 instead of 4096 x 4096. "
+                  "Blockwise (flash) attention shrinks it further, to block x block."),
 )
 
 EXERCISES = [ring_transfers, causal_imbalance, amdahl_limit, score_memory]

@@ -9,6 +9,7 @@ from matplotlib.ticker import NullLocator
 
 from ..core.checked import checked
 from ..core.drawing import Drawing, decade_limits
+from ..core.i18n import N_, fig_tr
 from .cost_model import StepPrediction
 from .ring import ring_schedule
 from .scaling import amdahl_speedup
@@ -30,22 +31,23 @@ def speedup_plot(world_sizes: Sequence[int], speedups: Sequence[float], serial_f
     ax = fig.add_subplot()
     top = max(world_sizes)
     grid = np.linspace(1, top, 50)
-    ax.plot(grid, grid, "k--", lw=1, label="ideal (S = P)")
+    ax.plot(grid, grid, "k--", lw=1, label=fig_tr("ideal (S = P)"))
     if serial_fraction is not None:
         effective = np.minimum(grid, cores) if cores else grid
         ax.plot(grid, [amdahl_speedup(serial_fraction, p) for p in effective], color="tab:orange",
-                label=f"Amdahl, serial fraction {serial_fraction:.2f}")
+                label=fig_tr("Amdahl, serial fraction {fraction:.2f}", fraction=serial_fraction))
     if cores is not None and cores < top:
-        ax.axvspan(cores, top, color="0.9", label=f"P > {cores} cores (oversubscribed)")
-    ax.plot(world_sizes, speedups, "o-", color="tab:blue", label="measured")
-    ax.set(xlabel="workers P", ylabel="speedup T1 / TP", xticks=list(world_sizes), title="Segment processing")
+        ax.axvspan(cores, top, color="0.9", label=fig_tr("P > {cores} cores (oversubscribed)", cores=cores))
+    ax.plot(world_sizes, speedups, "o-", color="tab:blue", label=fig_tr("measured"))
+    ax.set(xlabel=fig_tr("workers P"), ylabel=fig_tr("speedup T1 / TP"), xticks=list(world_sizes),
+           title=fig_tr("Segment processing"))
     ax.legend(fontsize=7)
     return fig
 
 
 @checked
 def collectives_plot(costs: dict[str, dict[int, float]], fits: dict[str, tuple[float, float]] | None = None,
-                     title: str = "Collectives over gloo") -> Figure:
+                     title: str = N_("Collectives over gloo")) -> Figure:
     """Time of each collective against message size (log-log), with its fitted α + β·bytes line.
 
     Taught in 04_multi_gpu_scaling, § What communication costs.
@@ -62,8 +64,8 @@ def collectives_plot(costs: dict[str, dict[int, float]], fits: dict[str, tuple[f
             line = np.geomspace(sizes[0], sizes[-1], 30)
             ax.loglog(line, (alpha + beta * line) * 1e3, "-", color=color, lw=1,
                       label=f"α={alpha * 1e6:.0f} µs, 1/β={1 / beta / 1e9:.2f} GB/s" if beta > 0
-                      else f"α={alpha * 1e6:.0f} µs, bandwidth not resolved")
-    ax.set(xlabel="message size per rank (bytes)", ylabel="time (ms)", title=title)
+                      else fig_tr("α={alpha:.0f} µs, bandwidth not resolved", alpha=alpha * 1e6))
+    ax.set(xlabel=fig_tr("message size per rank (bytes)"), ylabel=fig_tr("time (ms)"), title=fig_tr(title))
     ax.legend(fontsize=7)
     return fig
 
@@ -83,11 +85,11 @@ def ring_schedule_plot(world_size: int, causal: bool = False) -> Figure:
         for rank in range(world_size):
             ax_grid.text(step, rank, f"KV{schedule[step, rank]}", ha="center", va="center", fontsize=8,
                          color="black" if computed[step, rank] else "0.55")
-    ax_grid.set(xlabel="ring step", ylabel="rank", xticks=range(world_size), yticks=range(world_size),
-                title=("causal" if causal else "full") + " ring attention")
+    ax_grid.set(xlabel=fig_tr("ring step"), ylabel=fig_tr("rank"), xticks=range(world_size), yticks=range(world_size),
+                title=fig_tr("causal ring attention") if causal else fig_tr("full ring attention"))
     counts = computed.sum(axis=0)
     ax_bar.barh(range(world_size), counts, color="tab:blue")
-    ax_bar.set(xlabel="blocks computed", yticks=range(world_size), xlim=(0, world_size + 0.5))
+    ax_bar.set(xlabel=fig_tr("blocks computed"), yticks=range(world_size), xlim=(0, world_size + 0.5))
     ax_bar.invert_yaxis()
     return fig
 
@@ -108,21 +110,23 @@ class CostModel(Drawing):
         self.fixed = (time_limits, memory_limits)
         self.lines = {}
         for strategy, color in zip(strategies, ("tab:blue", "tab:orange", "tab:green")):
-            self.lines[strategy] = (self.ax_time.plot([], [], "o-", color=color, label=f"{strategy}: step, memory")[0],
-                                    self.ax_time.plot([], [], ":", color=color, label=f"{strategy}: communication")[0],
+            self.lines[strategy] = (self.ax_time.plot([], [], "o-", color=color, label=fig_tr("{strategy}: step, memory",
+                                                                                            strategy=strategy))[0],
+                                    self.ax_time.plot([], [], ":", color=color, label=fig_tr("{strategy}: communication",
+                                                                                            strategy=strategy))[0],
                                     self.ax_mem.plot([], [], "o-", color=color)[0])
-        self.memory_line = self.ax_mem.axhline(1.0, color="red", lw=1, label="device memory")
+        self.memory_line = self.ax_mem.axhline(1.0, color="red", lw=1, label=fig_tr("device memory"))
         self.now = [ax.axvline(1, color="0.6", lw=1) for ax in (self.ax_time, self.ax_mem)]
         for ax in (self.ax_time, self.ax_mem):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.set_xlabel("devices P")
+            ax.set_xlabel(fig_tr("devices P"))
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_autoscale_on(False)
         # One legend above both plots, drawn with the static background: legends cost more to draw than lines.
         self.figure.legend(loc="upper center", ncols=3, fontsize=7, frameon=False)
-        self.ax_time.set(ylabel="seconds per step", title="step time")
-        self.ax_mem.set(ylabel="GB per device", title="memory per device")
+        self.ax_time.set(ylabel=fig_tr("seconds per step"), title=fig_tr("step time"))
+        self.ax_mem.set(ylabel=fig_tr("GB per device"), title=fig_tr("memory per device"))
         self.dynamic(*(line for group in self.lines.values() for line in group), self.memory_line, *self.now)
 
     def update(self, sweep: dict[str, list[StepPrediction]], current: int, device_memory: float) -> Figure:

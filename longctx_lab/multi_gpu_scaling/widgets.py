@@ -6,6 +6,7 @@ from functools import lru_cache
 import ipywidgets as widgets
 
 from ..core.checked import checked
+from ..core.i18n import N_, cell, tr
 from ..core.checks import as_int, check_choice
 from ..core.drawing import decade_limits
 from ..core.panels import LivePanel, PanelView
@@ -17,11 +18,13 @@ __all__ = ["MODEL_PRESETS", "cost_model_panel", "render_cost_model"]
 # Shapes from the models' configs: SmolLM2-135M (the kit's model) and a Llama-2-7B-sized decoder.
 MODEL_PRESETS: dict[str, dict] = {
     "SmolLM2-135M": {"params": 134.5e6, "layers": 30, "d_model": 576, "kv_dim": 192},
-    "7B (Llama-2 shape)": {"params": 6.7e9, "layers": 32, "d_model": 4096, "kv_dim": 4096},
+    N_("7B (Llama-2 shape)"): {"params": 6.7e9, "layers": 32, "d_model": 4096, "kv_dim": 4096},
 }
 WORLD_SIZES = (1, 2, 4, 8, 16, 32, 64)
 LENGTHS = (1024, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 1048576)
 BATCHES = (1, 2, 4, 8, 16, 32, 64)
+STRATEGY_NAMES = {"data": N_("data"), "sequence": N_("sequence")}
+_COLUMNS = ((N_("step (s)"), 9), (N_("comm (s)"), 9), (N_("GB/device"), 10), (N_("fits"), 5), (N_("efficiency"), 10))
 
 
 @checked
@@ -44,11 +47,12 @@ def render_cost_model(P: int = 8, n: int = 32768, link: str = "NVLink 4 (H100)",
     hardware, wire = DEVICE_PRESETS[device], LINK_PRESETS[link]
     sweep = _sweep(n, batch, model, device, link, P)
     now = {s: next(p for p in preds if p.world_size == P) for s, preds in sweep.items()}
-    lines = [f"{model}, batch {batch} x n = {n:,} tokens, P = {P} x {hardware.name}, link {wire.name}",
-             f"{'strategy':<9} {'step (s)':>9} {'comm (s)':>9} {'GB/device':>10} {'fits':>5} {'efficiency':>10}"]
+    lines = [tr("{model}, batch {batch} x n = {n:,} tokens, P = {P} x {device}, link {link}", model=tr(model),
+                batch=batch, n=n, P=P, device=hardware.name, link=wire.name),
+             " ".join([cell(tr("strategy"), 9)] + [cell(tr(head), width, ">") for head, width in _COLUMNS])]
     for s, p in now.items():
-        lines.append(f"{s:<9} {p.step_s:>9.3g} {p.comm_s:>9.3g} {p.memory_bytes / 1e9:>10.1f} "
-                     f"{'yes' if p.fits else 'NO':>5} {p.efficiency:>10.2f}")
+        lines.append(f"{cell(tr(STRATEGY_NAMES[s]), 9)} {p.step_s:>9.3g} {p.comm_s:>9.3g} {p.memory_bytes / 1e9:>10.1f} "
+                     f"{cell(tr(N_('yes')) if p.fits else tr(N_('NO')), 5, '>')} {p.efficiency:>10.2f}")
     drawing = CostModel(tuple(sweep)) if drawing is None else drawing
     figure = drawing.update(sweep, P, hardware.memory_bytes)
     return PanelView("\n".join(lines), figure, {"predictions": now, "sweep": sweep, "P": P, "n": n, "batch": batch,
@@ -89,15 +93,16 @@ def cost_model_panel(P: int = 8, n: int = 32768, link: str = "NVLink 4 (H100)",
     style = {"description_width": "60px"}
     # continuous_update off: a dragged slider would otherwise redraw at every position it passes.
     controls = {
-        "P": widgets.SelectionSlider(options=WORLD_SIZES, value=P, description="P devices", style=style,
+        "P": widgets.SelectionSlider(options=WORLD_SIZES, value=P, description=tr("P devices"), style=style,
                                      continuous_update=False),
-        "n": widgets.SelectionSlider(options=LENGTHS, value=n, description="n tokens", style=style,
+        "n": widgets.SelectionSlider(options=LENGTHS, value=n, description=tr("n tokens"), style=style,
                                      continuous_update=False),
-        "batch": widgets.SelectionSlider(options=BATCHES, value=batch, description="batch", style=style,
+        "batch": widgets.SelectionSlider(options=BATCHES, value=batch, description=tr("batch"), style=style,
                                          continuous_update=False),
-        "link": widgets.Dropdown(options=list(LINK_PRESETS), value=link, description="link", style=style),
-        "model": widgets.Dropdown(options=list(MODEL_PRESETS), value=model, description="model", style=style),
+        "link": widgets.Dropdown(options=list(LINK_PRESETS), value=link, description=tr("link"), style=style),
+        "model": widgets.Dropdown(options=[(tr(m), m) for m in MODEL_PRESETS], value=model,
+                                  description=tr("model"), style=style),
     }
     drawing = CostModel(("data", "sequence"), *_panel_limits("H100 80GB"))
     return LivePanel(controls, lambda **values: render_cost_model(**values, drawing=drawing),
-                     title="Data vs sequence parallelism: predicted training step")
+                     title=tr("Data vs sequence parallelism: predicted training step"))

@@ -29,9 +29,9 @@ def _weighting_example() -> SegmentLoss:
 
 _M = ChunkPlan(N, K).m
 scored_tokens = Exercise(
-    title="Tokens scored by disjoint segments",
-    question=(f"A text of n = {N} tokens is scored in disjoint segments of k = {K} (mode='disjoint', no BOS). "
-              "How many tokens get a loss? (An int.)"),
+    title=N_("Tokens scored by disjoint segments"),
+    question=N_("A text of n = {n} tokens is scored in disjoint segments of k = {k} (mode='disjoint', no BOS). How "
+                "many tokens get a loss? (An int.)"),
     checker=NumberAnswer(
         N - _M, whole=True,
         fields={"n": N, "k": K, "full": N // K, "rest": N % K},
@@ -57,19 +57,19 @@ scored_tokens = Exercise(
         too_large=N_("{answer} is too many: each of the m = ⌈n / k⌉ segments cannot score its first token."),
     ),
     hints=[
-        "Inside one segment, can the model predict the segment's first token?",
-        "Each segment scores its length minus one; count the segments m = ⌈n/k⌉ first.",
-        f"m = ⌈{N}/{K}⌉ segments each lose one token: n − m.",
+        N_("Inside one segment, can the model predict the segment's first token?"),
+        N_("Each segment scores its length minus one; count the segments m = ⌈n/k⌉ first."),
+        N_("m = ⌈{n}/{k}⌉ segments each lose one token: n − m."),
     ],
-    solution_text=(f"m = ⌈{N}/{K}⌉ = {ChunkPlan(N, K).m}; each segment's first token has no context, so "
-                   f"{N} − {ChunkPlan(N, K).m} = {N - ChunkPlan(N, K).m} tokens are scored "
-                   "(full or recurrent scoring would score n − 1)."),
+    solution_text=N_("m = ⌈{n}/{k}⌉ = {m}; each segment's first token has no context, so {n} − {m} = {scored} tokens "
+                     "are scored (full or recurrent scoring would score n − 1)."),
+    values={"n": N, "k": K, "m": _M, "scored": N - _M},
 )
 
 mean_of_means = Exercise(
-    title="Token-weighted mean vs mean of means",
-    question=("Segment 1 scores 10 tokens with L₁ = 30 nats, segment 2 scores 2 tokens with L₂ = 12 nats. "
-              "What is the mean NLL per token of the whole text, L / N? (A float.)"),
+    title=N_("Token-weighted mean vs mean of means"),
+    question=(N_("Segment 1 scores 10 tokens with L₁ = 30 nats, segment 2 scores 2 tokens with L₂ = 12 nats. "
+              "What is the mean NLL per token of the whole text, L / N? (A float.)")),
     checker=NumberAnswer(
         _weighting_example().mean, rel=1e-6,
         mistakes=[
@@ -91,20 +91,20 @@ mean_of_means = Exercise(
         too_large=N_("{answer} is too large: add the two losses and divide by all scored tokens, L / N."),
     ),
     hints=[
-        "The mean per token divides the total loss by the total number of scored tokens.",
-        "L = L₁ + L₂ and N = 10 + 2. Averaging 30/10 and 12/2 weights the short segment like the long one.",
-        "(30 + 12) / (10 + 2).",
+        N_("The mean per token divides the total loss by the total number of scored tokens."),
+        N_("L = L₁ + L₂ and N = 10 + 2. Averaging 30/10 and 12/2 weights the short segment like the long one."),
+        N_("(30 + 12) / (10 + 2)."),
     ],
-    solution_text=("L / N = (30 + 12) / 12 = 3.5 nats per token. The mean of the segment means, (3 + 6) / 2 = 4.5, "
+    solution_text=(N_("L / N = (30 + 12) / 12 = 3.5 nats per token. The mean of the segment means, (3 + 6) / 2 = 4.5, "
                    "gives the 2-token segment as much weight as the 10-token one. "
-                   "In the kit: SegmentLoss.mean vs mean_of_segment_means(result)."),
+                   "In the kit: SegmentLoss.mean vs mean_of_segment_means(result).")),
 )
 
 _SN, _SK, _SS = 1024, 256, 64
 sliding_passes = Exercise(
-    title="Forward passes of a sliding window",
-    question=("Scoring n = 1024 tokens with mode='sliding', window k = 256 and stride s = 64: "
-              "how many forward passes (windows) does the loop run? (An int.)"),
+    title=N_("Forward passes of a sliding window"),
+    question=(N_("Scoring n = 1024 tokens with mode='sliding', window k = 256 and stride s = 64: "
+              "how many forward passes (windows) does the loop run? (An int.)")),
     checker=NumberAnswer(
         len(sliding_windows(_SN, _SK, _SS)), whole=True,
         fields={"n": _SN, "k": _SK, "s": _SS},
@@ -125,19 +125,20 @@ sliding_passes = Exercise(
                      "end, begin + k ≥ n."),
     ),
     hints=[
-        "Windows start at 0, s, 2s, … and the loop stops at the first window that reaches the end.",
-        "The last window starts at the first multiple of s where begin + k ≥ n.",
-        "⌈(n − k)/s⌉ + 1.",
+        N_("Windows start at 0, s, 2s, … and the loop stops at the first window that reaches the end."),
+        N_("The last window starts at the first multiple of s where begin + k ≥ n."),
+        N_("⌈(n − k)/s⌉ + 1."),
     ],
-    solution_text=(f"⌈(1024 − 256)/64⌉ + 1 = {len(sliding_windows(1024, 256, 64))} windows "
-                   "(check: len(sliding_windows(1024, 256, 64))). Passes grow like n/s, each costing a k-token forward."),
+    solution_text=N_("⌈(1024 − 256)/64⌉ + 1 = {windows} windows (check: len(sliding_windows(1024, 256, 64))). Passes "
+                     "grow like n/s, each costing a k-token forward."),
+    values={"windows": len(sliding_windows(1024, 256, 64))},
 )
 
 _I, _RK, _MEMORY = 3, 128, 64
 recurrent_position = Exercise(
-    title="Position ids with a cropped memory",
-    question=("mode='recurrent', k = 128, memory = 64. Segment i = 3 (counting from 0) starts at token 384 and "
-              "sees 64 cached tokens. Which position id must its first token get? (An int.)"),
+    title=N_("Position ids with a cropped memory"),
+    question=(N_("mode='recurrent', k = 128, memory = 64. Segment i = 3 (counting from 0) starts at token 384 and "
+              "sees 64 cached tokens. Which position id must its first token get? (An int.)")),
     checker=NumberAnswer(
         _I * _RK, whole=True,
         fields={"memory": _MEMORY, "start": _I * _RK - _MEMORY, "last": _I * _RK - 1, "shift": _I * _RK - _MEMORY},
@@ -164,13 +165,13 @@ recurrent_position = Exercise(
                      "whole text, so its distances to the cached keys are the true ones."),
     ),
     hints=[
-        "The cached keys were rotated by RoPE at the positions they had when they were computed.",
-        "RoPE makes a score depend on the distance between query and key positions only.",
-        "Keep the query at its absolute position, so distances to the cached keys stay true.",
+        N_("The cached keys were rotated by RoPE at the positions they had when they were computed."),
+        N_("RoPE makes a score depend on the distance between query and key positions only."),
+        N_("Keep the query at its absolute position, so distances to the cached keys stay true."),
     ],
-    solution_text=("384 = 3·128, its absolute position. The cached keys of tokens 320..383 already carry their "
+    solution_text=(N_("384 = 3·128, its absolute position. The cached keys of tokens 320..383 already carry their "
                    "RoPE rotation at 320..383; giving the query position 64 (its index inside the window) would "
-                   "make every query–key distance wrong by 320 positions."),
+                   "make every query–key distance wrong by 320 positions.")),
 )
 
 EXERCISES = [scored_tokens, mean_of_means, sliding_passes, recurrent_position]

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from ..core.checked import checked
 from ..core.drawing import PANEL_DPI, distance_bin_labels, distance_bins
+from ..core.i18n import fig_tr
 from .loss import SegmentLoss, loss_by_position
 
 __all__ = ["MODE_COLORS", "position_curve", "segment_bars", "segment_loss_figure"]
@@ -47,11 +48,11 @@ def segment_bars(results: Mapping[str, SegmentLoss], k: int | None = None, ax=No
         sums = _grid_sums(result, k)
         x = np.arange(sums.size) + (j - (len(results) - 1) / 2) * width
         ax.bar(x, sums, width=width, color=_color(label, result), label=f"{label}: L = {result.total:.0f}")
-    ax.set_xlabel(f"segment i (tokens [{k}i, {k}(i+1)))")
-    ax.set_ylabel("Lᵢ (nats)")
+    ax.set_xlabel(fig_tr("segment i (tokens [{k}i, {k}(i+1)))", k=k))
+    ax.set_ylabel(fig_tr("Lᵢ (nats)"))
     ax.set_ylim(top=ax.get_ylim()[1] * 1.35)  # headroom for the legend above the bars
     ax.legend(fontsize=7, loc="upper center", ncol=min(len(results), 2))  # 3 columns overflow a half-width plot
-    ax.set_title("per-segment loss Lᵢ on the same tokens", fontsize=10)
+    ax.set_title(fig_tr("per-segment loss Lᵢ on the same tokens"), fontsize=10)
     return ax.figure
 
 
@@ -73,10 +74,10 @@ def position_curve(results: Mapping[str, SegmentLoss], k: int | None = None, ax=
         binned = [np.nanmean(curve[a:b]) if not np.isnan(curve[a:b]).all() else np.nan for a, b in bins]
         ax.plot(np.arange(len(bins)), binned, marker="o", color=_color(label, result), label=label, lw=1.5)
     ax.set_xticks(np.arange(len(bins)), distance_bin_labels(edges), fontsize=8)
-    ax.set_xlabel("offset inside the segment")
-    ax.set_ylabel("mean NLL (nats)")
+    ax.set_xlabel(fig_tr("offset inside the segment"))
+    ax.set_ylabel(fig_tr("mean NLL (nats)"))
     ax.legend(fontsize=8)
-    ax.set_title("loss by position inside a segment", fontsize=10)
+    ax.set_title(fig_tr("loss by position inside a segment"), fontsize=10)
     return ax.figure
 
 

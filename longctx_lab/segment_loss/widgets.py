@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from ..core.checked import checked
 from ..core.checks import check_id_sequences
+from ..core.i18n import N_, fig_tr, tr
 from ..core.panels import LivePanel, PanelView, ResultCache, at_most
 from .loss import SegmentLoss, segment_loss, sliding_windows
 from .plots import segment_loss_figure
@@ -116,8 +117,13 @@ def _results(model, ids: torch.Tensor, k: int, m: int, stride: int, cache: Resul
     return results
 
 
+MODE_NAMES = {"full": N_("full"), "disjoint": N_("disjoint"), "sliding": N_("sliding"),
+              "full = recurrent": N_("full = recurrent")}
+
+
 def _describe(work: dict[str, tuple[int, int]]) -> str:
-    return ", ".join(f"{mode} {windows} × {tokens // windows}" for mode, (windows, tokens) in work.items())
+    return ", ".join(f"{tr(MODE_NAMES[mode])} {windows} × {tokens // windows}"
+                     for mode, (windows, tokens) in work.items())
 
 
 @checked
@@ -142,7 +148,7 @@ def render_segment_loss(model, input_ids, k: int, m: int, stride: int, cache: Re
     cache = cache if cache is not None else ResultCache()
     rate = rate if rate is not None else WorkRate()
     n, work = m * k, panel_work(k, m, stride)
-    head = f"n = m·k = {m}·{k} = {n} tokens, stride s = {stride}"
+    head = tr("n = m·k = {m}·{k} = {n} tokens, stride s = {stride}", m=m, k=k, n=n, stride=stride)
     data = {"n": n, "k": k, "m": m, "stride": stride, "work": work, "pending": False}
     todo = _todo(model, k, m, stride, cache)
     if budget is not None and todo:
@@ -150,23 +156,25 @@ def render_segment_loss(model, input_ids, k: int, m: int, stride: int, cache: Re
         seconds = sum(tokens for _, tokens in todo.values()) * per_token
         if seconds > budget:
             neighbour = cheaper_neighbour(model, k, m, stride, cache, per_token, budget)
-            offer = ("no neighbour fits; run it, or pick a smaller k" if neighbour is None else
-                     "cheaper neighbour: " + ", ".join(f"{name} = {v}" for name, v in neighbour.items()
-                                                       if name in ("stride", "m"))
-                     + f" ({neighbour['windows']} windows, about {neighbour['seconds']:.0f} s)")
-            summary = "\n".join([head, f"not computed yet: the model would run {_describe(todo)} tokens "
-                                 f"(windows × tokens), about {seconds:.0f} s on this machine", offer])
+            offer = (tr("no neighbour fits; run it, or pick a smaller k") if neighbour is None else
+                     tr("cheaper neighbour: {setting} ({windows} windows, about {seconds:.0f} s)",
+                        setting=", ".join(f"{name} = {v}" for name, v in neighbour.items() if name in ("stride", "m")),
+                        windows=neighbour["windows"], seconds=neighbour["seconds"]))
+            summary = "\n".join([head, tr("not computed yet: the model would run {work} tokens (windows × tokens), "
+                                           "about {seconds:.0f} s on this machine", work=_describe(todo),
+                                           seconds=seconds), offer])
             return PanelView(summary, None, {**data, "pending": True, "estimate_s": seconds, "todo": todo,
                                              "neighbour": neighbour})
 
     def draw() -> PanelView:
         results = _results(model, ids, k, m, stride, cache, rate)
-        lines = [head, f"model work: {_describe(work)} tokens (windows × tokens)"]
+        lines = [head, tr("model work: {work} tokens (windows × tokens)", work=_describe(work))]
         for label, result in results.items():
-            lines.append(f"{label:>9}: L = {result.total:8.1f} nats over {result.n_tokens:4d} tokens, "
-                         f"mean {result.mean:.3f}, ppl {result.ppl:6.2f}, {result.passes} pass(es)")
-        figure = segment_loss_figure({("full = recurrent" if mode == "full" else mode): r for mode, r in results.items()},
-                                     k)
+            lines.append(tr("{mode:>9}: L = {total:8.1f} nats over {tokens:4d} tokens, mean {mean:.3f}, ppl {ppl:6.2f}, "
+                            "{passes} pass(es)", mode=tr(MODE_NAMES[label]), total=result.total,
+                            tokens=result.n_tokens, mean=result.mean, ppl=result.ppl, passes=result.passes))
+        figure = segment_loss_figure({fig_tr(MODE_NAMES["full = recurrent" if mode == "full" else mode]): r
+                                      for mode, r in results.items()}, k)
         return PanelView("\n".join(lines), figure, {
             **data,
             "total": {mode: r.total for mode, r in results.items()},
@@ -190,11 +198,11 @@ class SegmentLossPanel(LivePanel):
         self.rate, self.views = WorkRate(), ResultCache(max_items=64)  # views hold figures: keep the recent ones
         self._confirmed, self._live = True, False  # the first view is the notebook's choice: always computed
         self.progress = widgets.Output()
-        self.run_button = widgets.Button(description="run it anyway", button_style="warning")
-        self.neighbour_button = widgets.Button(description="take the cheaper one", button_style="success")
+        self.run_button = widgets.Button(description=tr("run it anyway"), button_style="warning")
+        self.neighbour_button = widgets.Button(description=tr("take the cheaper one"), button_style="success")
         self.run_button.on_click(lambda _: self.run_anyway())
         self.neighbour_button.on_click(lambda _: self.take_neighbour())
-        super().__init__(controls, self._render, title="Segment loss L = Σ Lᵢ: n = m·k tokens scored three ways",
+        super().__init__(controls, self._render, title=tr("Segment loss L = Σ Lᵢ: n = m·k tokens scored three ways"),
                          links=[at_most("stride", "k")])
         self.buttons = widgets.HBox([self.run_button, self.neighbour_button])
         self.widget.children = (*self.widget.children[:-1], self.buttons, self.progress, self.widget.children[-1])
@@ -214,8 +222,8 @@ class SegmentLossPanel(LivePanel):
             view = super().refresh()
         except KeyboardInterrupt:  # stopped between two batches: say so for the setting shown, cache nothing
             k, m, stride = (self.controls[name].value for name in ("k", "m", "stride"))
-            view = self.show(PanelView(f"n = m·k = {m}·{k} = {m * k} tokens, stride s = {stride}: interrupted, "
-                                       "nothing cached; press run to start it again", None,
+            view = self.show(PanelView(tr("n = m·k = {m}·{k} = {n} tokens, stride s = {stride}: interrupted, nothing "
+                                          "cached; press run to start it again", m=m, k=k, n=m * k, stride=stride), None,
                                        {"n": m * k, "k": k, "m": m, "stride": stride, "pending": True,
                                         "interrupted": True, "estimate_s": None, "neighbour": None}))
             raise
@@ -233,7 +241,8 @@ class SegmentLossPanel(LivePanel):
         self.neighbour_button.layout.display = None if neighbour else "none"
         if pending:
             estimate = self.view.data.get("estimate_s")
-            self.run_button.description = "run it" if estimate is None else f"run it anyway (~{estimate:.0f} s)"
+            self.run_button.description = (tr("run it") if estimate is None
+                                           else tr("run it anyway (~{seconds:.0f} s)", seconds=estimate))
 
     def run_anyway(self) -> PanelView:
         """Compute the current (slow) setting now, with a progress bar over its windows."""
@@ -275,11 +284,11 @@ def segment_loss_panel(model, input_ids, k: int = 128, m: int = 4, stride: int =
         raise ValueError(f"budget must be a number of seconds > 0, got {budget!r}")
     style = {"description_width": "80px"}
     controls = {
-        "k": widgets.IntSlider(value=k, min=k_min, max=k_max, step=k_step, description="k (length)",
+        "k": widgets.IntSlider(value=k, min=k_min, max=k_max, step=k_step, description=tr("k (length)"),
                                style=style, continuous_update=False),
-        "m": widgets.IntSlider(value=m, min=1, max=m_max, description="m (segments)", style=style,
+        "m": widgets.IntSlider(value=m, min=1, max=m_max, description=tr("m (segments)"), style=style,
                                continuous_update=False),
         "stride": widgets.IntSlider(value=stride, min=max(1, min(k_step // 2, k_min)), max=k_max, step=k_step // 2 or 1,
-                                    description="stride s", style=style, continuous_update=False),
+                                    description=tr("stride s"), style=style, continuous_update=False),
     }
     return SegmentLossPanel(model, ids, controls, cache, float(budget))

@@ -14,8 +14,8 @@ __all__ = ["EXERCISES", "score_memory", "chunks_needed", "growth_ratios"]
 _N = 8192
 _SCORES = ChunkPlan(_N, _N).full_scores  # n × n scores of one head
 score_memory = Exercise(
-    title="Attention-score memory of one head",
-    question="How many MiB (2**20 bytes) does one head's n × n fp32 attention-score matrix take at n = 8192?",
+    title=N_("Attention-score memory of one head"),
+    question=N_("How many MiB (2**20 bytes) does one head's n × n fp32 attention-score matrix take at n = 8192?"),
     checker=NumberAnswer(
         _SCORES * 4 / 2**20, rel=1e-3,
         fields={"n": _N, "heads": 9, "all_heads": _SCORES * 4 * 9 / 2**20},
@@ -37,15 +37,15 @@ score_memory = Exercise(
         too_small=N_("{answer} MiB is too small: count n × n scores of 4 bytes each, then divide by 2**20."),
         too_large=N_("{answer} MiB is too large: count n × n scores of 4 bytes each, then divide by 2**20."),
     ),
-    hints=["There are n × n scores, and an fp32 number is 4 bytes.",
-           "8192 × 8192 × 4 bytes, then divide by 2**20."],
-    solution_text="8192² scores × 4 bytes = 268,435,456 bytes = 256 MiB — for one head of one layer.",
+    hints=[N_("There are n × n scores, and an fp32 number is 4 bytes."),
+           N_("8192 × 8192 × 4 bytes, then divide by 2**20.")],
+    solution_text=N_("8192² scores × 4 bytes = 268,435,456 bytes = 256 MiB — for one head of one layer."),
 )
 
 _PLAN = ChunkPlan(1000, 128)
 chunks_needed = Exercise(
-    title="How many chunks",
-    question="A 1000-token input is cut into chunks of k = 128 tokens with no overlap. How many chunks m?",
+    title=N_("How many chunks"),
+    question=N_("A 1000-token input is cut into chunks of k = 128 tokens with no overlap. How many chunks m?"),
     checker=NumberAnswer(
         _PLAN.m, whole=True,
         fields={"n": 1000, "k": 128, "full": 1000 // 128, "covered": 1000 // 128 * 128, "rest": 1000 % 128},
@@ -63,15 +63,15 @@ chunks_needed = Exercise(
         too_large=N_("{answer} chunks is more than needed: each chunk holds k = {k} tokens, only the last may be "
                      "shorter."),
     ),
-    hints=["Seven full chunks cover 896 tokens; what about the rest?",
-           "m = ceil(n / k): the last chunk may be shorter than k."],
-    solution_text="m = ceil(1000 / 128) = 8: seven chunks of 128 and a last one of 104 tokens.",
+    hints=[N_("Seven full chunks cover 896 tokens; what about the rest?"),
+           N_("m = ceil(n / k): the last chunk may be shorter than k.")],
+    solution_text=N_("m = ceil(1000 / 128) = 8: seven chunks of 128 and a last one of 104 tokens."),
 )
 
 growth_ratios = Exercise(
-    title="Quadratic vs linear growth",
-    question="Going from n = 1024 to n = 8192 tokens, by what factor do (a) one layer's attention scores and "
-             "(b) the KV cache grow? Answer as a tuple (a, b).",
+    title=N_("Quadratic vs linear growth"),
+    question=N_("Going from n = 1024 to n = 8192 tokens, by what factor do (a) one layer's attention scores and "
+             "(b) the KV cache grow? Answer as a tuple (a, b)."),
     checker=PairAnswer(
         (64, 8), rel=1e-9,
         fields={"growth": 8},
@@ -93,8 +93,8 @@ growth_ratios = Exercise(
         otherwise=(N_("the attention-score growth is off: scores grow with n × n."),
                    N_("the KV-cache growth is off: the cache holds one key and one value per token.")),
     ),
-    hints=["n grows 8×.", "Scores are n², the KV cache is proportional to n."],
-    solution_text="(64, 8): 8² = 64 for the n × n scores, 8 for the per-token keys and values.",
+    hints=[N_("n grows 8×."), N_("Scores are n², the KV cache is proportional to n.")],
+    solution_text=N_("(64, 8): 8² = 64 for the n × n scores, 8 for the per-token keys and values."),
 )
 
 EXERCISES = [score_memory, chunks_needed, growth_ratios]

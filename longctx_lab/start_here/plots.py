@@ -8,20 +8,21 @@ from matplotlib.patches import FancyBboxPatch
 
 from ..core.checked import checked
 from ..core.drawing import Drawing
+from ..core.i18n import N_, fig_tr
 
 __all__ = ["MemoryBars", "concept_map", "cost_growth"]
 
 # The seed's §2.2 Mermaid graph (A=LLM, B=segmentation, C=attention, D=parallel processing,
 # E=fine-tuning, F=adaptive mechanism, G=compression, H=pre-training), with where the kit teaches each.
 _NODES = {
-    "LLM": ((0.50, 0.85), "LLM (SmolLM2, MiniLM)\n00_start_here"),
-    "seg": ((0.15, 0.55), "segmentation\n01_chunking · 02_segment_loss"),
-    "att": ((0.50, 0.55), "attention\n03_attention"),
-    "ft": ((0.85, 0.55), "fine-tuning\n(not covered)"),
-    "par": ((0.15, 0.20), "parallel processing\n04_multi_gpu_scaling"),
-    "ada": ((0.50, 0.20), "adaptive attention\n03_attention"),
-    "comp": ((0.85, 0.20), "compression\n05_compression"),
-    "pre": ((0.85, 0.85), "pre-training\n(the packaged models)"),
+    "LLM": ((0.50, 0.85), N_("LLM (SmolLM2, MiniLM)\n00_start_here")),
+    "seg": ((0.15, 0.55), N_("segmentation\n01_chunking · 02_segment_loss")),
+    "att": ((0.50, 0.55), N_("attention\n03_attention")),
+    "ft": ((0.85, 0.55), N_("fine-tuning\n(not covered)")),
+    "par": ((0.15, 0.20), N_("parallel processing\n04_multi_gpu_scaling")),
+    "ada": ((0.50, 0.20), N_("adaptive attention\n03_attention")),
+    "comp": ((0.85, 0.20), N_("compression\n05_compression")),
+    "pre": ((0.85, 0.85), N_("pre-training\n(the packaged models)")),
 }
 _EDGES = [("LLM", "seg"), ("LLM", "att"), ("seg", "par"), ("LLM", "ft"), ("att", "ada"), ("ft", "comp"), ("LLM", "pre")]
 
@@ -46,10 +47,11 @@ def concept_map() -> Figure:
         ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "0.4"})
     for (x, y), label in _NODES.values():
         covered = "not covered" not in label
+        label = fig_tr(label)
         ax.add_patch(FancyBboxPatch((x - 0.13, y - 0.07), 0.26, 0.14, boxstyle="round,pad=0.01",
                                     facecolor="#dbe9f6" if covered else "#eeeeee", edgecolor="0.3"))
         ax.text(x, y, label, ha="center", va="center", fontsize=8.5)
-    ax.set_title("The seed's concept map, and where the kit teaches each part")
+    ax.set_title(fig_tr("The seed's concept map, and where the kit teaches each part"))
     return fig
 
 
@@ -63,10 +65,10 @@ def cost_growth(lengths: Sequence[int], score_bytes: Sequence[float], kv_bytes: 
         raise ValueError("lengths, score_bytes and kv_bytes must have the same length (at least 2)")
     fig = Figure(figsize=(6, 3.4), layout="constrained")
     ax = fig.add_subplot()
-    ax.loglog(lengths, [b / 2**20 for b in score_bytes], "o-", label="attention scores, one layer (∝ n²)")
-    ax.loglog(lengths, [b / 2**20 for b in kv_bytes], "s-", label="KV cache, all layers (∝ n)")
-    ax.set_xlabel("sequence length n (tokens)")
-    ax.set_ylabel("memory (MiB)")
+    ax.loglog(lengths, [b / 2**20 for b in score_bytes], "o-", label=fig_tr("attention scores, one layer (∝ n²)"))
+    ax.loglog(lengths, [b / 2**20 for b in kv_bytes], "s-", label=fig_tr("KV cache, all layers (∝ n)"))
+    ax.set_xlabel(fig_tr("sequence length n (tokens)"))
+    ax.set_ylabel(fig_tr("memory (MiB)"))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("SmolLM2-135M, fp32")
@@ -84,7 +86,7 @@ class MemoryBars(Drawing):
     def __init__(self):
         super().__init__((5.5, 1.8), left=0.2, right=0.97, bottom=0.3, top=0.95)
         self.ax = self.figure.add_subplot()
-        self.bars = self.ax.barh(["chunked m·k²", "full n²"], [0.0, 1.0], color=["#4c9f70", "#c44e52"])
+        self.bars = self.ax.barh([fig_tr("chunked m·k²"), fig_tr("full n²")], [0.0, 1.0], color=["#4c9f70", "#c44e52"])
         self.labels = self.ax.bar_label(self.bars, labels=["", ""], padding=3, fontsize=8)
         self.ax.set_xlabel("MiB")
         self.dynamic(*self.bars, *self.labels)
