@@ -14,12 +14,13 @@ from typing import Any, Sequence
 
 from .checked import checked
 from .checks import as_float, as_texts, check_choice
+from .i18n import N_, tr
 
 __all__ = ["QwenTokenizer", "flag_unknown_tokens", "load_qwen_tokenizer", "tokenizer_name", "unknown_token_fraction"]
 
 QWEN_VOCABULARIES = {"qwen2.5": "qwen2.5-72b-instruct", "qwen3.6": "qwen3.6-27b"}
 UNK_THRESHOLD = 0.10
-UNK_NOTE = ("Note: {percent:.0f} % of the tokens {name} makes of this text are {unk} (pieces missing from its "
+UNK_NOTE = N_("Note: {percent:.0f} % of the tokens {name} makes of this text are {unk} (pieces missing from its "
             "vocabulary), so what the model computes from it means little; use a model whose vocabulary "
             "covers the language.")
 _flagged: set[str] = set()
@@ -135,5 +136,5 @@ def flag_unknown_tokens(tokenizer, texts: list[str], threshold: float = UNK_THRE
         key = hashlib.sha1("\0".join([name, *texts]).encode("utf-8")).hexdigest()
         if key not in _flagged:
             _flagged.add(key)
-            print(UNK_NOTE.format(percent=100 * fraction, name=name, unk=getattr(tokenizer, "unk_token", "[UNK]")))
+            print(tr(UNK_NOTE, percent=100 * fraction, name=name, unk=getattr(tokenizer, "unk_token", "[UNK]")))
     return fraction
