@@ -14,14 +14,10 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
-# Imported under the private names this module's code already uses.
-from ..core.checks import as_ids as _as_ids
-from ..core.checks import check_causal_lm as _check_model
-from ..core.checks import check_length as _check_length
-from ..core.hf import cache_kwargs as _cache_kwargs
-from ..core.hf import new_cache as _new_cache
+from ..core.checked import checked
+from ..core.checks import as_ids, check_causal_lm, check_length
+from ..core.hf import cache_kwargs, new_cache
 
 __all__ = [
     "MODES",
@@ -93,9 +89,9 @@ def token_nll(model, input_ids) -> torch.Tensor:
 
     Taught in 02_segment_loss, § The idea.
     """
-    device, max_positions = _check_model(model)
-    ids = _as_ids(input_ids)
-    _check_length("len(input_ids)", ids.numel(), max_positions, "one pass must fit the positions")
+    device, max_positions = check_causal_lm(model)
+    ids = as_ids(input_ids)
+    check_length("len(input_ids)", ids.numel(), max_positions, "one pass must fit the positions")
     with torch.no_grad():
         logits = model(input_ids=ids[None].to(device)).logits  # (1, n, V)
         return _nll(logits[:, :-1], ids[None, 1:].to(device))[0].cpu()
@@ -170,17 +166,17 @@ def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device,
     keys were rotated by RoPE at their own absolute positions, so only absolute query positions keep
     every query–key distance what it is in the full pass.
     """
-    cache = _new_cache(model)
-    cache_kwargs = _cache_kwargs(model, cache)
+    cache = new_cache(model)
+    cache_args = cache_kwargs(model, cache)
     per_token = torch.full((ids.numel(),), float("nan"))
     previous_last_logits = None  # (1, V): the prediction for the next segment's first token
     for start, end in ChunkPlan(ids.numel(), k).spans:
         if memory == 0:
-            cache = _new_cache(model)
-            cache_kwargs = _cache_kwargs(model, cache)
+            cache = new_cache(model)
+            cache_args = cache_kwargs(model, cache)
         segment = ids[None, start:end].to(device)  # (1, len)
         positions = torch.arange(start, end, device=device)[None]
-        logits = model(input_ids=segment, position_ids=positions, **cache_kwargs).logits
+        logits = model(input_ids=segment, position_ids=positions, **cache_args).logits
         if previous_last_logits is not None:
             per_token[start] = _nll(previous_last_logits[:, None], segment[:, :1])[0, 0].cpu()
         per_token[start + 1 : end] = _nll(logits[:, :-1], segment[:, 1:])[0].cpu()
@@ -205,8 +201,8 @@ def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int |
     `progress(passes_done)` is called after each forward (a tqdm bar's `update` fits).
     Taught in 02_segment_loss, § The four modes.
     """
-    device, max_positions = _check_model(model)
-    ids = _as_ids(input_ids)
+    device, max_positions = check_causal_lm(model)
+    ids = as_ids(input_ids)
     n = ids.numel()
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -227,11 +223,11 @@ def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int |
         raise TypeError(f"progress must be None or a callable taking the passes done, got {type(progress).__name__}")
     stride = k if mode == "sliding" and stride is None else stride
     if mode == "full" or (mode == "recurrent" and memory is None):
-        _check_length("len(input_ids)", n, max_positions, f"mode={mode!r} attends over all n tokens")
+        check_length("len(input_ids)", n, max_positions, f"mode={mode!r} attends over all n tokens")
     elif mode == "recurrent":
-        _check_length("memory + k", memory + k, max_positions, "the attention span of one segment")
+        check_length("memory + k", memory + k, max_positions, "the attention span of one segment")
     else:
-        _check_length("k", min(k, n), max_positions, "one window must fit the positions")
+        check_length("k", min(k, n), max_positions, "one window must fit the positions")
     spans = ChunkPlan(n, k).spans
     passes = len(spans)
     with torch.no_grad():
