@@ -14,16 +14,9 @@ from typing import Any
 
 from ..core.checked import checked
 from ..core.checks import as_float, as_int
-from ..core.tokenizers import tokenizer_name, unknown_token_fraction
+from ..core.tokenizers import encode_text, tokenizer_name, unknown_token_fraction
 
 __all__ = ["bits_per_byte", "bits_per_character", "decodes_cleanly", "token_inflation"]
-
-
-def _ids(tokenizer: Any, text: str) -> list[int]:
-    try:  # verbose=False: no "longer than the maximum sequence length" warning, counting is not running
-        return list(tokenizer.encode(text, add_special_tokens=False, verbose=False))
-    except TypeError:  # a tokenizer without that keyword adds no special tokens anyway
-        return list(tokenizer.encode(text))
 
 
 def _check_named(name: str, value: Any, what: str) -> dict:
@@ -54,7 +47,7 @@ def token_inflation(texts: dict, tokenizers: dict, window: int = 8192) -> list[d
     rows = []
     for text_name, text in texts.items():
         for tok_name, tokenizer in tokenizers.items():
-            n_tokens = len(_ids(tokenizer, text))
+            n_tokens = len(encode_text(tokenizer, text))
             per_char = n_tokens / len(text)
             has_unk = getattr(tokenizer, "unk_token_id", None) is not None and "byte" not in _kind(tokenizer)
             rows.append({

@@ -175,7 +175,6 @@ def chunk_ids(ids, k: int, overlap: int = 0, pad_id: int = 0) -> tuple[torch.Ten
     return chunks, mask
 
 
-@checked
 def _same_items(a, b) -> bool:
     """Whether two overlap windows hold the same items (lists, strs, tensors, arrays)."""
     if isinstance(a, torch.Tensor):

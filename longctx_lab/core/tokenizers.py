@@ -90,7 +90,8 @@ def tokenizer_name(tokenizer) -> str:
     return parts[-1] if parts else type(tokenizer).__name__
 
 
-def _encode(tokenizer: Any, text: str) -> list[int]:
+def encode_text(tokenizer: Any, text: str) -> list[int]:
+    """The ids `tokenizer` gives `text` with no special tokens added (HF or Qwen tokenizer), for counting."""
     if not callable(getattr(tokenizer, "encode", None)):
         raise TypeError(f"tokenizer must have encode() (a Hugging Face tokenizer or load_qwen_tokenizer()), "
                         f"got {type(tokenizer).__name__}")
@@ -108,7 +109,7 @@ def unknown_token_fraction(tokenizer, text: str) -> float:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    ids = _encode(tokenizer, text)
+    ids = encode_text(tokenizer, text)
     unk = getattr(tokenizer, "unk_token_id", None)
     if not ids or unk is None:
         return 0.0
@@ -127,7 +128,7 @@ def flag_unknown_tokens(tokenizer, texts: list[str], threshold: float = UNK_THRE
     counts = [0, 0]
     unk = getattr(tokenizer, "unk_token_id", None)
     for text in texts:
-        ids = _encode(tokenizer, text)
+        ids = encode_text(tokenizer, text)
         counts[0] += sum(i == unk for i in ids) if unk is not None else 0
         counts[1] += len(ids)
     fraction = counts[0] / counts[1] if counts[1] else 0.0
