@@ -13,7 +13,11 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # Two pytest-xdist workers, one file each at a time (a notebook's cells share one kernel), half the cores each.
 WORKERS := -n 2 --dist loadfile
 
-.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks
+# The Chinese edition (notebooks/zh/): `make lab LANG=zh` (a zh_* locale such as zh_CN.UTF-8 picks it too).
+EDITION := $(if $(filter zh%,$(LANG)),notebooks/zh,notebooks)
+LAB_LANG := $(if $(filter zh%,$(LANG)),zh,en)
+
+.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks editions
 
 setup: $(STAMP)
 
@@ -26,13 +30,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: setup
-	@echo "Starting JupyterLab on http://127.0.0.1:$(PORT)/lab (the full URL with its token follows)"
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks \
+	@echo "Starting JupyterLab on $(EDITION)/ at http://127.0.0.1:$(PORT)/lab (the full URL with its token follows)"
+	LONGCTX_LAB_LANG=$(LAB_LANG) $(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=$(EDITION) \
 		$(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 present: setup
 	@echo "Presenter mode on http://127.0.0.1:$(VOILA_PORT)/ : code hidden, widgets live (NB=01_chunking opens one chapter)"
-	$(VENV)/bin/voila $(if $(NB),notebooks/$(NB).ipynb,notebooks) --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) \
+	LONGCTX_LAB_LANG=$(LAB_LANG) $(VENV)/bin/voila $(if $(NB),$(EDITION)/$(NB).ipynb,$(EDITION)) --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) \
 		$(if $(NO_BROWSER),--no-browser,)
 
 screenshots: setup
@@ -50,10 +54,15 @@ bench: setup
 clean-cache:
 	rm -rf "$${LONGCTX_LAB_CACHE:-$$HOME/.cache/longctx_lab}"
 
-# Re-execute every notebook top to bottom on a fresh kernel, offline, store the outputs, then refresh the
-# run times in README.md and the notebook headers from the cells' own timings. Run `make test` twice after.
-notebooks: setup
-	for nb in notebooks/*.ipynb; do \
+# Render both editions of every chapter from its one source (notebook_sources/): unchanged code cells keep
+# their outputs; run `make notebooks` after to execute what changed.
+editions: setup
+	$(PY) tools/editions.py
+
+# Re-execute every notebook of both editions top to bottom on a fresh kernel, offline, store the outputs, then
+# refresh the run times in the READMEs and the notebook headers from the cells' own timings. Run `make test` twice after.
+notebooks: editions
+	for nb in notebooks/*.ipynb notebooks/zh/*.ipynb; do \
 		HF_HUB_OFFLINE=1 LONGCTX_LAB_OFFLINE_GUARD=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute \
 			--inplace --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
 	done

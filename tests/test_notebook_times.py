@@ -6,6 +6,7 @@ lead's job after the notebooks are re-executed, so here only a one-cell notebook
 import copy
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,8 @@ nt = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(nt)
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ZH_NOTEBOOKS = sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))
+EDITIONS = [(path, "en") for path in NOTEBOOKS] + [(path, "zh") for path in ZH_NOTEBOOKS]
 # Durations no real run takes (13 to 19 minutes), so every row of the README changes.
 FAKE = {p.stem: 787.0 + 61 * i for i, p in enumerate(NOTEBOOKS)}
 
@@ -29,6 +32,13 @@ def test_format_duration_rounds_to_what_a_reader_needs(seconds, words):
     assert nt.format_duration(seconds) == words
 
 
+@pytest.mark.parametrize("seconds, words", [(2.4, "5 秒"), (66, "1 分 10 秒"), (605, "10 分钟")])
+def test_format_duration_in_chinese(seconds, words):
+    assert nt.format_duration(seconds, "zh") == words
+    assert words in nt.run_time_line(seconds, "2-core x86_64 CPU", "zh")
+    assert "2 核 x86_64 CPU" in nt.run_time_line(seconds, "2-core x86_64 CPU", "zh")
+
+
 @pytest.mark.parametrize("bad", [-1, float("nan")])
 def test_format_duration_rejects_impossible_times(bad):
     with pytest.raises(ValueError, match="seconds"):
@@ -36,27 +46,39 @@ def test_format_duration_rejects_impossible_times(bad):
 
 
 def test_every_notebook_has_exactly_one_run_time_line_the_script_owns():
-    for path in NOTEBOOKS:
+    assert len(ZH_NOTEBOOKS) == len(NOTEBOOKS)
+    for path, lang in EDITIONS:
         nb = nbformat.read(path, as_version=4)
-        lines = [m for c in nb.cells if c.cell_type == "markdown" for m in nt.RUN_TIME_LINE.findall(c.source)]
+        pattern = nt.PATTERNS[lang][0]
+        lines = [m for c in nb.cells if c.cell_type == "markdown" for m in pattern.findall(c.source)]
         assert len(lines) == 1, f"{path.name}: {lines}"
         header = "\n".join(c.source for c in nb.cells[:3] if c.cell_type == "markdown")
         assert lines[0] in header, f"{path.name}: the run-time line belongs in the header"
 
 
 def test_update_header_changes_only_the_run_time_line_and_is_idempotent():
-    for path in NOTEBOOKS:
+    for path, lang in EDITIONS:
         original = nbformat.read(path, as_version=4)
         nb = copy.deepcopy(original)
-        assert nt.update_header(nb, FAKE[path.stem], "3-core test CPU")
+        assert nt.update_header(nb, FAKE[path.stem], "3-core test CPU", lang)
         changed = [i for i, (a, b) in enumerate(zip(original.cells, nb.cells)) if a != b]
         assert len(changed) == 1
         old, new = original.cells[changed[0]].source, nb.cells[changed[0]].source
-        expected = nt.run_time_line(FAKE[path.stem], "3-core test CPU")
-        assert expected in new and nt.format_duration(FAKE[path.stem]) in expected
-        assert nt.RUN_TIME_LINE.sub("", old) == nt.RUN_TIME_LINE.sub("", new)  # everything around it kept
+        expected = nt.run_time_line(FAKE[path.stem], "3-core test CPU", lang)
+        assert expected in new and nt.format_duration(FAKE[path.stem], lang) in expected
+        pattern = nt.PATTERNS[lang][0]
+        assert pattern.sub("", old) == pattern.sub("", new)  # everything around it kept
         again = copy.deepcopy(nb)
-        assert not nt.update_header(again, FAKE[path.stem], "3-core test CPU") and again == nb
+        assert not nt.update_header(again, FAKE[path.stem], "3-core test CPU", lang) and again == nb
+
+
+def test_update_header_in_a_source_changes_only_its_languages_line():
+    source = nbformat.read(ROOT / "notebook_sources" / NOTEBOOKS[1].name, as_version=4)
+    for lang in ("en", "zh"):
+        nb = copy.deepcopy(source)
+        assert nt.update_header(nb, 1234, "3-core test CPU", lang)
+        changed = [a for a, b in zip(source.cells, nb.cells) if a != b]
+        assert [cell.metadata["lang"] for cell in changed] == [lang]
 
 
 def test_update_header_refuses_a_notebook_without_or_with_two_lines():
@@ -113,8 +135,10 @@ def test_stored_seconds_spans_first_start_to_last_end():
 
 
 def _copy_of_the_kit(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    for name in ("README.md", "README.zh.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("screenshots"))
+    shutil.copytree(ROOT / "notebook_sources", tmp_path / "notebook_sources")
     return tmp_path
 
 
@@ -122,22 +146,32 @@ def test_main_from_outputs_writes_headers_and_readme_and_keeps_outputs(tmp_path,
     root = _copy_of_the_kit(tmp_path)
     stamps = ("2026-11-26T01:00:00Z", "2026-11-26T01:03:12Z")  # every notebook "took" 192 s
     before = {}
-    for path in (root / "notebooks").glob("*.ipynb"):
+    for path in (root / "notebooks").rglob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         _timed(code[0], stamps[0], stamps[0]), _timed(code[-1], stamps[1], stamps[1])
         nbformat.write(nb, path)
-        before[path.name] = [c.get("outputs") for c in nb.cells]
+        before[str(path.relative_to(root))] = [c.get("outputs") for c in nb.cells]
     assert nt.main(["--from-outputs", "--write", "--machine", "7-core test CPU", "--root", str(root)]) == 0
     printed = capsys.readouterr().out
     assert "about 3 min 10 s" in printed and "rewrote README.md" in printed
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert readme.count("| ~3 min 10 s |") == len(NOTEBOOKS) and "7-core test CPU, 2026-11-26" in readme
-    for path in (root / "notebooks").glob("*.ipynb"):
+    readme_zh = (root / "README.zh.md").read_text(encoding="utf-8")
+    assert readme_zh.count("| ~3 分 10 秒 |") == len(NOTEBOOKS) and "7 核 test CPU 上测得，2026-11-26" in readme_zh
+    for path in (root / "notebooks").rglob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
-        assert [c.get("outputs") for c in nb.cells] == before[path.name]
-        header = "\n".join(c.source for c in nb.cells[:3] if c.cell_type == "markdown")
-        assert "**Run time:** about 3 min 10 s top to bottom on a 7-core test CPU" in header
+        assert [c.get("outputs") for c in nb.cells] == before[str(path.relative_to(root))]
+        header = "\n".join(c.source for c in nb.cells[:4] if c.cell_type == "markdown")
+        assert ("**运行时间：**在 7 核 test CPU 上从头到尾约 3 分 10 秒" if path.parent.name == "zh" else
+                "**Run time:** about 3 min 10 s top to bottom on a 7-core test CPU") in header
+    sys.path.insert(0, str(ROOT / "tools"))
+    import editions  # the sources got the same lines, so the editions still match them
+    editions.SOURCES, editions.EDITIONS = root / "notebook_sources", {"en": root / "notebooks", "zh": root / "notebooks" / "zh"}
+    try:
+        assert [line for p in sorted(editions.SOURCES.glob("*.ipynb")) for line in editions.differences(p)] == []
+    finally:
+        importlib.reload(editions)
 
 
 def test_main_from_outputs_refuses_a_notebook_that_was_never_timed(tmp_path, capsys):

@@ -114,6 +114,11 @@ def build(path: Path, lang: str):
     return edition
 
 
+def _shown(path: Path) -> str:
+    """A path as a reader finds it: relative to the checkout when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def differences(path: Path) -> list[str]:
     """The editions of one chapter that differ (cells, sources, tags) from what its source renders."""
     stale = []
@@ -121,11 +126,11 @@ def differences(path: Path) -> list[str]:
     for lang in EDITIONS:
         target = edition_path(path, lang)
         if not target.exists():
-            stale.append(f"{target.relative_to(ROOT)} is missing")
+            stale.append(f"{_shown(target)} is missing")
             continue
         expected = render(source_nb, lang, path.name)
         if comparable(expected) != comparable(nbformat.read(target, as_version=4)):
-            stale.append(f"{target.relative_to(ROOT)} differs from {path.relative_to(ROOT)}")
+            stale.append(f"{_shown(target)} differs from {_shown(path)}")
     return stale
 
 
@@ -149,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(edition, target)
             waiting = sum(1 for cell in edition.cells if cell.cell_type == "code" and cell.execution_count is None)
-            print(f"{target.relative_to(ROOT)}: {waiting} code cells to execute" if waiting
-                  else f"{target.relative_to(ROOT)}: up to date")
+            print(f"{_shown(target)}: {waiting} code cells to execute" if waiting else f"{_shown(target)}: up to date")
     return 0
 
 
