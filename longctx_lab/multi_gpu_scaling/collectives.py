@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 
 from ..core.checked import checked
+from ..core.i18n import N_, tr
 from .workers import max_over_ranks, rank_device
 
 __all__ = ["COLLECTIVE_SIZES", "AlphaBetaFit", "collective_costs", "fit_alpha_beta"]
@@ -74,9 +75,10 @@ class AlphaBetaFit(NamedTuple):
     def describe(self) -> str:
         """One line for a learner: latency in µs and bandwidth in GB/s (or why there is none)."""
         if self.beta > 0:
-            return f"alpha = {self.alpha * 1e6:6.0f} us   bandwidth 1/beta = {self.bandwidth / 1e9:5.2f} GB/s"
-        return (f"alpha = {self.alpha * 1e6:6.0f} us   bandwidth not resolved: time did not grow with "
-                f"message size (noisy run, or messages too small); measure again or with larger sizes")
+            return tr(N_("alpha = {alpha:6.0f} us   bandwidth 1/beta = {bandwidth:5.2f} GB/s"),
+                      alpha=self.alpha * 1e6, bandwidth=self.bandwidth / 1e9)
+        return tr(N_("alpha = {alpha:6.0f} us   bandwidth not resolved: time did not grow with message size "
+                     "(noisy run, or messages too small); measure again or with larger sizes"), alpha=self.alpha * 1e6)
 
 
 @checked

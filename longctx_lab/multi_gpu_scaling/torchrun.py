@@ -14,6 +14,7 @@ import os
 import torch
 import torch.distributed as dist
 
+from ..core.i18n import N_, tr
 from ..core.models import load_minilm
 from .collectives import fit_alpha_beta
 from .scaling import document_segments, scaling_probe
@@ -39,11 +40,14 @@ def main(argv: list[str] | None = None) -> None:
                               repeat=args.repeat, ring_n=args.ring_n)
         if rank == 0:
             where = torch.cuda.get_device_name() if backend == "nccl" else "CPU"
-            print(f"world size {world_size}, backend {backend}, device {where}")
-            print(f"segments: {point.segments} x {args.k} tokens in {point.seconds:.4f} s "
-                  f"= {point.throughput:.1f} segments/s (MiniLM forward, slowest rank)")
-            print(f"causal ring attention n={args.ring_n}: max |ring - SDPA| = {point.ring_max_error:.2e}, "
-                  f"score blocks per rank {point.ring_blocks}")
+            # Printed in the learner's language (LONGCTX_LAB_LANG=zh for Chinese).
+            print(tr(N_("world size {world_size}, backend {backend}, device {where}"),
+                     world_size=world_size, backend=backend, where=where))
+            print(tr(N_("segments: {m} x {k} tokens in {seconds:.4f} s = {rate:.1f} segments/s "
+                        "(MiniLM forward, slowest rank)"), m=point.segments, k=args.k, seconds=point.seconds,
+                     rate=point.throughput))
+            print(tr(N_("causal ring attention n={n}: max |ring - SDPA| = {error:.2e}, score blocks per rank {blocks}"),
+                     n=args.ring_n, error=point.ring_max_error, blocks=point.ring_blocks))
             for name, by_size in point.collectives.items():
                 print(f"{name}: {fit_alpha_beta(list(by_size), list(by_size.values())).describe()}")
     finally:
