@@ -15,7 +15,7 @@ notebook's header, the one line of the form
     **Run time:** about 3 min 10 s top to bottom on a 2-core x86_64 CPU (measured by `bench/notebook_times.py`; ...).
 
 and, in README.md, the last column of each chapter row and the line "Run times (measured by ...".
-The Chinese edition (notebooks/zh/) has its own line, "**运行时间：**…", and README.zh.md its own table
+The Chinese edition (notebooks/zh/) has its own line, "**运行时间**：…", and README.zh.md its own table
 and note. The header lines live in the chapter's source (notebook_sources/), so the script rewrites
 the line there and in the edition rendered from it, keeping the two equal (tools/editions.py).
 """
@@ -39,7 +39,7 @@ FOLDER = {"en": "notebooks", "zh": "notebooks/zh"}  # where each edition's chapt
 README = {"en": "README.md", "zh": "README.zh.md"}
 # The header line the script owns (one per notebook and language). Text before and after it on the line is kept.
 RUN_TIME_LINE = re.compile(r"\*\*Run time:\*\*[^\n]*?\(measured by `bench/notebook_times\.py`[^)\n]*\)\.")
-ZH_RUN_TIME_LINE = re.compile(r"\*\*运行时间：\*\*[^\n]*?（由 `bench/notebook_times\.py` 测得[^）\n]*）。")
+ZH_RUN_TIME_LINE = re.compile(r"\*\*运行时间\*\*：[^\n]*?（由 `bench/notebook_times\.py` 测得[^）\n]*）。")
 # A README chapter row: | [NN_name](notebooks/NN_name.ipynb) | what you learn | run time |  (README.zh.md: notebooks/zh/)
 README_ROW = re.compile(r"^(?P<head>\|\s*\[(?P<stem>\d\d_\w+)\]\(notebooks/(?P=stem)\.ipynb\)\s*\|.*\|)"
                         r"(?P<time>[^|\n]*)\|[ \t]*$", re.MULTILINE)
@@ -88,7 +88,7 @@ def machine_in_chinese(machine: str) -> str:
 def run_time_line(seconds: float, machine: str, lang: str = "en") -> str:
     """The header line `--write` puts into a notebook of edition `lang`."""
     if lang == "zh":
-        return (f"**运行时间：**在 {machine_in_chinese(machine)} 上从头到尾约 {format_duration(seconds, 'zh')}"
+        return (f"**运行时间**：在 {machine_in_chinese(machine)} 上从头到尾约 {format_duration(seconds, 'zh')}"
                 f"（由 `{SCRIPT}` 测得；机器繁忙或较旧时会更久）。")
     return (f"**Run time:** about {format_duration(seconds)} top to bottom on a {machine} "
             f"(measured by `{SCRIPT}`; a busy or older machine takes longer).")

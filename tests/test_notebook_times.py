@@ -163,7 +163,7 @@ def test_main_from_outputs_writes_headers_and_readme_and_keeps_outputs(tmp_path,
         nb = nbformat.read(path, as_version=4)
         assert [c.get("outputs") for c in nb.cells] == before[str(path.relative_to(root))]
         header = "\n".join(c.source for c in nb.cells[:4] if c.cell_type == "markdown")
-        assert ("**运行时间：**在 7 核 test CPU 上从头到尾约 3 分 10 秒" if path.parent.name == "zh" else
+        assert ("**运行时间**：在 7 核 test CPU 上从头到尾约 3 分 10 秒" if path.parent.name == "zh" else
                 "**Run time:** about 3 min 10 s top to bottom on a 7-core test CPU") in header
     sys.path.insert(0, str(ROOT / "tools"))
     import editions  # the sources got the same lines, so the editions still match them

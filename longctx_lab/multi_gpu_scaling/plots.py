@@ -85,7 +85,7 @@ def ring_schedule_plot(world_size: int, causal: bool = False) -> Figure:
         for rank in range(world_size):
             ax_grid.text(step, rank, f"KV{schedule[step, rank]}", ha="center", va="center", fontsize=8,
                          color="black" if computed[step, rank] else "0.55")
-    ax_grid.set(xlabel=fig_tr("ring step"), ylabel=fig_tr("rank"), xticks=range(world_size), yticks=range(world_size),
+    ax_grid.set(xlabel=fig_tr("ring step"), ylabel=fig_tr("process (rank)"), xticks=range(world_size), yticks=range(world_size),
                 title=fig_tr("causal ring attention") if causal else fig_tr("full ring attention"))
     counts = computed.sum(axis=0)
     ax_bar.barh(range(world_size), counts, color="tab:blue")

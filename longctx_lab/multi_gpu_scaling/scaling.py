@@ -19,6 +19,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from ..core.checked import checked
+from ..core.i18n import N_, tr
 from ..core.checks import as_int, check_id_sequences
 from ..core.data import load_text
 from .collectives import COLLECTIVE_SIZES, collective_costs
@@ -291,11 +292,13 @@ def scaling_note(points, cores: int | None = None) -> str:
     base = points[0].seconds
     measured = []
     for point in points[1:]:
-        extra = " (more workers than cores)" if point.world_size > cores else ""
-        measured.append(f"P = {point.world_size}: {base / point.seconds:.2f}× the speed of P = 1{extra}")
-    core_word = "core" if cores == 1 else "cores"
-    sentence = f"This machine has {cores} CPU {core_word}, so P workers can use at most min(P, {cores}) of them."
-    return sentence + (f" Measured: {'; '.join(measured)}." if measured else "")
+        extra = tr(N_(" (more workers than cores)")) if point.world_size > cores else ""
+        measured.append(tr(N_("P = {P}: {speedup:.2f}× the speed of P = 1{extra}"),
+                           P=point.world_size, speedup=base / point.seconds, extra=extra))
+    sentence = tr(N_("This machine has 1 CPU core, so P workers can use at most min(P, 1) of them.") if cores == 1 else
+                  N_("This machine has {cores} CPU cores, so P workers can use at most min(P, {cores}) of them."),
+                  cores=cores)
+    return sentence + (tr(N_(" Measured: {points}."), points=tr(N_("; ")).join(measured)) if measured else "")
 
 
 @checked(repeat=(1, 1000), ring_n=(1, 2**16), threads=(1, 1024), timeout=(0, 86400, True))
