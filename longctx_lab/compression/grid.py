@@ -10,6 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.checked import checked
+from ..core.i18n import N_, tr
 from .variants import cast_weights, prune, quantize_int8
 from .yardstick import VariantReport, evaluate_variant
 
@@ -65,6 +66,6 @@ def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tenso
         return evaluate_variant(f"{BIT_LABELS[b]} {int(round(s * 100))}%", _store_at(pruned[s], b), tokenizer, items,
                                 reference)
 
-    for s, b in tqdm(settings, desc="scoring compressed variants"):
+    for s, b in tqdm(settings, desc=tr(N_("scoring compressed variants"))):
         grid[(s, b)] = cache.get(("minilm", s, b), lambda: compute(s, b))
     return grid

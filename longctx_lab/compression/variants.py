@@ -17,6 +17,7 @@ from torch.nn.utils import prune as torch_prune
 from tqdm.auto import tqdm
 
 from ..core.checked import checked
+from ..core.i18n import N_, tr
 from ..core.checks import as_float, as_int, check_module
 from ..core.hf import mean_pool
 from .yardstick import sentence_embeddings
@@ -212,7 +213,7 @@ def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int 
     student.train()
     optimizer = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=lr)
     generator = torch.Generator().manual_seed(seed)
-    for _ in tqdm(range(steps), desc=f"distilling a {n_layers}-layer student"):
+    for _ in tqdm(range(steps), desc=tr(N_("distilling a {n_layers}-layer student"), n_layers=n_layers)):
         batch = torch.randint(len(texts), (batch_size,), generator=generator)
         enc = tokenizer([texts[i] for i in batch], padding=True, truncation=True, max_length=max_length,
                         return_tensors="pt")

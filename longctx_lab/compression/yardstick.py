@@ -21,6 +21,7 @@ import torch
 from ..core.checked import checked
 from ..core.checks import check_module, vocab_size
 from ..core.data import data_dir
+from ..core.i18n import N_, language, tr
 from ..core.hf import mean_pool
 from ..core.tokenizers import flag_unknown_tokens
 
@@ -275,28 +276,29 @@ def half_precision_note(latencies, units: Mapping[str, str | None] | None = None
             continue
         ratio = table["fp32"] / table[precision]  # > 1: faster than fp32
         if ratio >= 1.1:
-            speed = f"{ratio:.1f}× faster than fp32"
+            speed = tr(N_("ran {ratio:.1f}× faster than fp32"), ratio=ratio)
         elif ratio <= 1 / 1.1:
-            speed = f"{1 / ratio:.1f}× slower than fp32"
+            speed = tr(N_("ran {ratio:.1f}× slower than fp32"), ratio=1 / ratio)
         else:
-            speed = f"about as fast as fp32 ({ratio:.2f}×)"
+            speed = tr(N_("ran about as fast as fp32 ({ratio:.2f}×)"), ratio=ratio)
         unit = units.get(precision)
         blocked = _onednn_cap_blocks(unit) if unit else None
+        fields = {"precision": precision, "unit": unit, "blocked": blocked}
         if unit and not blocked:
-            why = f"this CPU has {precision} matrix instructions ({unit})"
+            why = tr(N_("this CPU has {precision} matrix instructions ({unit})"), **fields)
         elif unit:
-            why = (f"this CPU has {precision} matrix instructions ({unit}) but {blocked} keeps PyTorch's oneDNN "
-                   f"kernels from using them")
+            why = tr(N_("this CPU has {precision} matrix instructions ({unit}) but {blocked} keeps PyTorch's oneDNN "
+                        "kernels from using them"), **fields)
         else:
-            why = f"this CPU has no {precision} matrix instructions"
+            why = tr(N_("this CPU has no {precision} matrix instructions"), **fields)
         if ratio >= 1.1:
-            why = (f", because {why}" if unit and not blocked
-                   else f", although {why} (moving half the bytes can outweigh converting every value)")
+            why = (tr(N_(", because {why}"), why=why) if unit and not blocked
+                   else tr(N_(", although {why} (moving half the bytes can outweigh converting every value)"), why=why))
         elif ratio <= 1 / 1.1:
-            why = (f": {why}, so {precision} matrix products convert every value to fp32 and back"
-                   if not unit or blocked else f", although {why}")
+            why = (tr(N_(": {why}, so {precision} matrix products convert every value to fp32 and back"), why=why,
+                      precision=precision) if not unit or blocked else tr(N_(", although {why}"), why=why))
         else:
-            why = f"; {why}"
-        start = "On this machine " if not sentences else ""
-        sentences.append(f"{start}{precision} ran {speed}{why}.")
-    return " ".join(sentences)
+            why = tr(N_("; {why}"), why=why)
+        sentence = N_("{precision} {speed}{why}.") if sentences else N_("On this machine {precision} {speed}{why}.")
+        sentences.append(tr(sentence, precision=precision, speed=speed, why=why))
+    return ("" if language() == "zh" else " ").join(sentences)  # Chinese sentences need no space between them

@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checked import checked
+from .i18n import N_, tr
 from .checks import as_int
 
 __all__ = [
@@ -187,7 +188,7 @@ def _convert_smollm2(gguf: Path, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    steps = tqdm(total=4, desc="SmolLM2: one-time conversion from GGUF", unit="step")
+    steps = tqdm(total=4, desc=tr(N_("SmolLM2: one-time conversion from GGUF")), unit="step")
     steps.set_postfix_str("reading tokenizer")
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     steps.update()
@@ -313,9 +314,10 @@ def environment_report(device: str | torch.device | None = None) -> dict[str, st
         try:
             report[package] = version(package)
         except PackageNotFoundError:
-            report[package] = "not installed"
+            report[package] = tr(N_("not installed"))
     for name, info in available_models().items():
-        report[f"model {name}"] = "found" if info.installed else f"missing — {info.install_command}"
+        report[f"model {name}"] = (tr(N_("installed")) if info.installed
+                                   else tr(N_("missing — {command}"), command=info.install_command))
     chosen = default_device(device)
     report["device"] = str(chosen) + (f" ({torch.cuda.get_device_name(chosen)})" if chosen.type == "cuda" else "")
     report["cpu threads"] = str(torch.get_num_threads())
