@@ -5,14 +5,18 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+_FOLDER = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(_FOLDER.glob("*.ipynb")) + sorted((_FOLDER / "zh").glob("*.ipynb"))  # both editions
+# The contract's sections in each edition's words.
+SECTIONS = {"notebooks": ("learning objectives", "run time", "exercise", "summary"), "zh": ("学习目标", "运行时间", "练习", "小结")}
 
 
 def test_there_are_notebooks():
     assert any(p.name == "00_start_here.ipynb" for p in NOTEBOOKS)
+    assert sorted(p.name for p in NOTEBOOKS if p.parent.name == "zh") == sorted(p.name for p in _FOLDER.glob("*.ipynb"))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_code_cell_ran_in_order_without_errors(path):
     nb = json.loads(path.read_text())
     last = 0
@@ -28,7 +32,7 @@ def test_every_code_cell_ran_in_order_without_errors(path):
             assert "Javascript Error" not in json.dumps(output), f"{path.name}: code cell {index}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebook_is_small(path):
     assert path.stat().st_size < 5e6, f"{path.name} is over 5 MB"
     nb = json.loads(path.read_text())
@@ -37,12 +41,12 @@ def test_notebook_is_small(path):
             assert len(json.dumps(output)) < 1e6, f"{path.name}: an output of cell {index} is over 1 MB"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebook_follows_the_contract(path):
     nb = json.loads(path.read_text())
     markdown = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").lower()
     assert nb["cells"][0]["cell_type"] == "markdown" and nb["cells"][0]["source"][0].startswith("# ")
-    for section in ("learning objectives", "run time", "exercise", "summary"):
+    for section in SECTIONS[path.parent.name]:
         assert section in markdown, f"{path.name} lacks a '{section}' section"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
@@ -52,7 +56,7 @@ def test_notebook_follows_the_contract(path):
 _CHECKED_ELSEWHERE = ("panel", "bertviz_", "torch.cuda")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_ignored_output_is_checked_by_something(path):
     nb = json.loads(path.read_text())
     for index, cell in enumerate(nb["cells"]):
@@ -67,7 +71,7 @@ def test_every_ignored_output_is_checked_by_something(path):
 _NOISE = re.compile(r"Warning|USDT|/root/|/home/|/Users/|/work/|site-packages|\.cache/longctx_lab")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_stored_outputs_carry_no_warnings_or_machine_paths(path):
     nb = json.loads(path.read_text())
     for index, cell in enumerate(nb["cells"]):

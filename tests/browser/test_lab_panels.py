@@ -43,6 +43,18 @@ def _chunks(summary) -> int:
     return int(M_CHUNKS.search(summary.inner_text()).group(1))
 
 
+def test_chinese_edition_chunking_panel_speaks_chinese_and_follows_the_slider(page, lab, served_notebooks):
+    """The Chinese edition's first code cell sets the language: the same panel, its labels and summary in Chinese."""
+    _run(page, lab, served_notebooks, "zh/01_chunking.ipynb", "chunk_panel(")
+    panel, k_slider = panel_with_slider(page, "k（块长）")
+    summary = panel.locator(".widget-html-content").filter(has_text=re.compile(r"m = \d+ 个块")).first
+    before_text, before_figure = summary.inner_text(), figure_pixels(panel)
+    assert "个词元" in before_text, before_text
+    move_slider(k_slider, "PageDown")
+    expect(summary).not_to_have_text(before_text, timeout=30_000)
+    expect_figure_changed(panel, before_figure)
+
+
 def test_chunking_panel_follows_the_k_slider(page, lab, served_notebooks):
     _run(page, lab, served_notebooks, "01_chunking.ipynb", "chunk_panel(")
     panel, k_slider = panel_with_slider(page, "k (length)")
