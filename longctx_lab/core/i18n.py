@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gettext
 import os
+import re
 import sys
 import unicodedata
 import warnings
@@ -129,8 +130,29 @@ def cjk_font() -> str | None:
         from matplotlib import font_manager
 
         installed = {entry.name for entry in font_manager.fontManager.ttflist}
+        if not installed & set(CJK_FONTS):
+            installed |= _register_cjk_files(font_manager)
         _state["font"] = next((name for name in CJK_FONTS if name in installed), "")
     return _state["font"] or None
+
+
+# File names of the fonts in CJK_FONTS (Noto/Source Han CJK, WenQuanYi, PingFang, Hiragino, Heiti, YaHei, SimHei).
+_CJK_FILES = re.compile(r"(?i)(cjk|wqy|wenquanyi|sourcehan|pingfang|hiragino|heiti|msyh|yahei|simhei|arialuni)")
+
+
+def _register_cjk_files(font_manager) -> set[str]:
+    """Add the system's CJK font files to matplotlib; returns every family name it knows after that.
+
+    matplotlib caches its font list the first time it runs, so a font installed after that (the usual
+    order: pip install, then apt-get install fonts-noto-cjk) stays invisible until the cache is rebuilt.
+    """
+    for path in font_manager.findSystemFonts():
+        if _CJK_FILES.search(Path(path).name):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):  # an unreadable file is skipped, not fatal
+                continue
+    return {entry.name for entry in font_manager.fontManager.ttflist}
 
 
 def _restore_fonts() -> None:

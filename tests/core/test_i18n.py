@@ -171,6 +171,19 @@ def test_chinese_figures_draw_every_glyph(zh):
             assert any(ord(char) in charmap for charmap in charmaps), f"no font draws {char!r} in {text!r}"
 
 
+def test_a_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(monkeypatch):
+    """pip install, then apt-get install fonts-noto-cjk: matplotlib's cached list lacks the font, the kit adds it."""
+    from matplotlib import font_manager
+
+    files = [p for p in font_manager.findSystemFonts() if i18n._CJK_FILES.search(p.rsplit("/", 1)[-1])]
+    if not files:
+        pytest.skip("no CJK font file on this system (apt-get install fonts-noto-cjk)")
+    stale = [entry for entry in font_manager.fontManager.ttflist if entry.name not in i18n.CJK_FONTS]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)  # the list as cached before the install
+    monkeypatch.setitem(i18n._state, "font", None)
+    assert i18n.cjk_font() in i18n.CJK_FONTS
+
+
 def test_without_a_cjk_font_figures_stay_english_and_say_so_once(zh, monkeypatch):
     from longctx_lab.start_here.plots import cost_growth
 
