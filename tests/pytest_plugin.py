@@ -47,3 +47,16 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_name, str(_share))
+
+
+def pytest_runtest_setup(item):
+    """Unit tests compute everything afresh; notebook kernels (started by their first cell) use the result store.
+
+    The store (longctx_lab/core/result_store.py) lets a chapter's second edition, and a second `make test`,
+    reuse what the first computed with the same code, arguments and settings. A unit test must exercise
+    the code, so it runs with the store off (the store's own tests turn it on in a temporary folder).
+    """
+    if type(item).__name__ == "IPyNbCell":
+        os.environ.pop("LONGCTX_LAB_RESULTS", None)
+    else:
+        os.environ["LONGCTX_LAB_RESULTS"] = "off"

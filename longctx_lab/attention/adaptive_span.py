@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..core.checked import checked
+from ..core.result_store import remembered
 from ..core.checks import as_float, as_int
 
 __all__ = [
@@ -170,6 +171,7 @@ class SpanTrainingResult:
 
 
 @checked(lr=(0, None, True), steps=(1, 10**6), batch=(1, 2**16), length=(1, 2**16))
+@remembered
 def train_adaptive_span(steps: int = 400, length: int = 48, n_heads: int = 4, span_penalty: float = 0.02,
                         batch: int = 32, lr: float = 1e-2, seed: int = 0) -> SpanTrainingResult:
     """Train a SpanTransformer on `make_span_task` with loss = cross-entropy + span_penalty · mean span fraction.

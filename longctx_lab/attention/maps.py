@@ -11,6 +11,7 @@ from functools import lru_cache
 import torch
 
 from ..core.checked import checked
+from ..core.result_store import remembered
 from ..chunking.plan import ChunkPlan
 from ..core.checks import as_int, check_prob_rows
 from ..core.hf import per_layer_attention, require_eager
@@ -216,6 +217,7 @@ def window_additive_mask(n: int, window: int | None, sinks: int = 0, dtype: torc
 
 
 @checked
+@remembered
 @torch.no_grad()
 def window_perplexity(model, input_ids, window: int | None = None, sinks: int = 0) -> float:
     """Perplexity of a causal LM on one sequence when every query sees only its window (plus sinks) of keys.

@@ -16,6 +16,7 @@ from typing import Sequence
 import torch
 
 from ..core.checked import checked
+from ..core.result_store import remembered
 from ..core.checks import as_float, as_int, check_finite
 from ..core.hf import cache_kwargs, new_cache
 
@@ -158,6 +159,7 @@ def kv_quant_nll(model, input_ids: torch.Tensor, bits: int | None, window: int =
 
 
 @checked
+@remembered
 @torch.inference_mode()
 def kv_quant_curve(model, input_ids: torch.Tensor, bits_options: Sequence[int | None] = (None, 8, 4, 2), window: int = 128, group: int = 64,
                    chunk: int = 64, prefix: int | None = None) -> list[KVQuantResult]:

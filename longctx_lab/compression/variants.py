@@ -17,6 +17,7 @@ from torch.nn.utils import prune as torch_prune
 from tqdm.auto import tqdm
 
 from ..core.checked import checked
+from ..core.result_store import remembered
 from ..core.i18n import N_, tr
 from ..core.checks import as_float, as_int, check_module
 from ..core.hf import mean_pool
@@ -187,6 +188,7 @@ def cast_weights(model, dtype: torch.dtype):
 
 
 @checked(batch_size=(1, 2**16), max_length=(1, 2**16), steps=(1, 10**6), n_layers=(1, None), lr=(0, None, True))
+@remembered
 def distill(teacher, tokenizer, texts: list[str], n_layers: int = 2, steps: int = 200, batch_size: int = 16,
             lr: float = 1e-4, max_length: int = 64, seed: int = 0):
     """A student with the teacher's (frozen) embeddings and `n_layers` of its layers, trained to match its sentence embeddings.

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ..core.checked import checked
+from ..core.result_store import remembered
 from ..core.checks import check_module, vocab_size
 from ..core.data import data_dir
 from ..core.i18n import N_, language, tr
@@ -77,6 +78,7 @@ class EmbeddingScore:
 
 
 @checked(max_length=(1, 2**16))
+@remembered
 def embedding_score(model, tokenizer, items: list[dict], reference: torch.Tensor | None = None,
                     max_length: int = 64) -> EmbeddingScore:
     """Top-1 query → passage accuracy and per-text cosine to `reference` embeddings (queries then passages).

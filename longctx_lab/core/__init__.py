@@ -9,6 +9,7 @@
     data.py             the bundled texts, the sentence splitter, the pass-key haystack
     offline.py          the socket guard that keeps tests and kernels off the network
     panels.py           the live-panel conventions: LivePanel, PanelView, ResultCache
+    result_store.py     @remembered: heavy results kept on disk, keyed by code, arguments and settings
     drawing.py          figure helpers: token strip, attention heatmap grid, distance bins
     exercise_kit.py     Exercise, its verdicts and the ____ blank
     answer_types.py     as_number / as_pair: what a learner typed, as a number or a sentence why not

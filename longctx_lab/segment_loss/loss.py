@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..chunking.plan import ChunkPlan
 from ..core.checked import checked
+from ..core.result_store import remembered
 from ..core.checks import as_ids, check_causal_lm, check_length
 from ..core.hf import cache_kwargs, new_cache
 
@@ -189,6 +190,7 @@ def _recurrent_nll(model, ids: torch.Tensor, k: int, memory: int | None, device,
 
 
 @checked
+@remembered
 def segment_loss(model, input_ids, k: int, mode: str = "disjoint", stride: int | None = None,
                  memory: int | None = None, window_batch: int | None = None,
                  progress: Callable[[int], object] | None = None) -> SegmentLoss:
