@@ -49,6 +49,12 @@ class Fixtures:
         return tiny_lm(vocab_size=len(self.smol_tok), max_positions=512, hidden_size=32, n_layers=1)
 
     @cached_property
+    def inflation_rows(self):
+        from longctx_lab import token_inflation
+
+        return token_inflation({"zh": "道可道，非常道。", "en": "The way."}, {"minilm": self.bert_tok})
+
+    @cached_property
     def bert_tok(self):
         from transformers import AutoTokenizer
 
@@ -196,6 +202,9 @@ EXAMPLES: dict[str, Example] = {
     "bits_per_byte": Example(lambda fx: {"total_nll_nats": 10.0, "text": "道可道，非常道。"}),
     "bits_per_character": Example(lambda fx: {"total_nll_nats": 10.0, "text": "道可道，非常道。"}),
     "ChunkPlan": Example(lambda fx: {"n": 100, "k": 16, "overlap": 4}),
+    "cut_counts": Example(lambda fx: {"text": "道可道，非常道。名可名，非常名。", "tokenizer": fx.smol_tok, "max_length": 8}),
+    "cut_table": Example(lambda fx: {"rows": [{"method": "careless", "chunks": 2, "ids_cut": 1, "texts_cut": 1,
+                                               "sentences_cut": 0, "sentences": 2}]}),
     "decodes_cleanly": Example(lambda fx: {"tokenizer": fx.smol_tok, "ids": [198, 198]}),
     "DeviceSpec": Example(lambda fx: {"name": "gpu", "memory_bytes": 8e10, "flops": 1e15}),
     "EmbeddingScore": Example(lambda fx: {"top1": 0.9, "fidelity_mean": 0.9, "fidelity_min": 0.8,
@@ -203,13 +212,20 @@ EXAMPLES: dict[str, Example] = {
     "flag_unknown_tokens": Example(lambda fx: {"tokenizer": fx.bert_tok, "texts": ["One here."]}),
     "Haystack": Example(lambda fx: {"input_ids": [1, 2, 3], "key": "12345", "needle_span": (0, 1),
                                     "question_span": (1, 2), "depth": 0.5, "actual_depth": 0.5, "text": "x"}),
+    "inflation_table": Example(lambda fx: {"rows": fx.inflation_rows}),
     "HeadStats": Example(lambda fx: {"mean_distance": torch.zeros(1, 2), "span90": torch.zeros(1, 2),
                                      "entropy": torch.zeros(1, 2), "sink_mass": torch.zeros(1, 2)}),
     "KVQuantResult": Example(lambda fx: {"bits": 8, "window": 8, "nll": 2.0, "ppl": 7.4, "n_scored": 30,
                                          "n_quantized": 20, "cache_bytes": 600, "fp16_bytes": 1000}),
     "LinkSpec": Example(lambda fx: {"name": "link", "bandwidth": 1e11, "latency": 1e-6},
                         exempt={("bandwidth", "inf"): "a fitted link with no per-byte cost has bandwidth = inf"}),
+    "language_losses": Example(lambda fx: {"model": fx.tiny_smol, "tokenizer": fx.smol_tok,
+                                           "texts": {"zh": "道可道，非常道。", "en": "The way that can be told."}}),
     "load_qwen_tokenizer": Example(),
+    "loss_table": Example(lambda fx: {"rows": [{"text": "zh", "tokens": 40, "characters": 26, "bytes": 78,
+                                                 "ppl": 12.3, "bits_per_token": 3.62, "bits_per_char": 5.57,
+                                                 "bits_per_byte": 1.86, "inside_share": 0.4, "inside_nll": 1.5,
+                                                 "start_nll": 3.2}]}),
     "MissingModelError": Example(),
     "ModelInfo": Example(lambda fx: {"name": "tiny", "description": "d", "installed": True, "location": None,
                                      "install_command": None}),
@@ -243,6 +259,7 @@ EXAMPLES: dict[str, Example] = {
     "token_inflation": Example(lambda fx: {"texts": {"zh": "道可道，非常道。"}, "tokenizers": {"minilm": fx.bert_tok}, "window": 512}),
     "tokenizer_name": Example(lambda fx: {"tokenizer": fx.bert_tok}),
     "unknown_token_fraction": Example(lambda fx: {"tokenizer": fx.bert_tok, "text": "道可道，非常道。"}),
+    "unknown_token_note": Example(lambda fx: {"tokenizer": fx.bert_tok, "texts": ["道可道，非常道。"]}),
     "VariantReport": Example(lambda fx: {"name": "fp32", "size_bytes": 100, "top1": 0.9, "fidelity_mean": 0.9,
                                          "fidelity_min": 0.8}),
     "WorkerError": Example(),
@@ -409,6 +426,7 @@ EXAMPLES: dict[str, Example] = {
     "chunking.plots.attention_costs": Example(lambda fx: {"n": [128, 256], "k": 64}),
     "chunking.plots.chunk_strip": Example(lambda fx: {"plan": __import__("longctx_lab").ChunkPlan(50, 16, 4)}),
     "chunking.plots.cost_curves": Example(lambda fx: {"n_max": 2048}),
+    "chunking.plots.inflation_figure": Example(lambda fx: {"rows": fx.inflation_rows}),
     "chunking.exercises.smallest_whole_overlap_answer": Example(),
     # ---- 02 segment loss
     "segment_loss.widgets.WorkRate": Example(),

@@ -1,19 +1,22 @@
-"""Figures for 01_chunking: the chunk strip of a plan and the cost curves of full vs chunked attention."""
+"""Figures for 01_chunking: the chunk strip of a plan, the cost curves of full vs chunked attention, token inflation."""
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
+from matplotlib.ticker import FuncFormatter
 
 from ..core.checked import checked
 from ..core.drawing import Drawing, strip_layers, token_strip
 from ..core.i18n import fig_tr
+from .languages import INFLATION_KEYS, check_rows, text_label
 from .plan import ChunkPlan
 
-__all__ = ["ChunkStrip", "attention_costs", "chunk_strip", "cost_curves"]
+__all__ = ["ChunkStrip", "attention_costs", "chunk_strip", "cost_curves", "inflation_figure"]
 
 BYTES_FP32 = 4
+UNK_MARK = 0.10  # inflation_figure hatches and labels a bar whose tokens are more than this share [UNK]
 
 
 @checked(rows=(1, 64))
@@ -123,4 +126,48 @@ def cost_curves(ks=(128, 512), overlap: int = 0, d_model: int = 384, n_max: int 
         ax.set_title(title, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
     flops_ax.legend(fontsize=7)
+    return fig
+
+
+@checked
+def inflation_figure(rows: list[dict]) -> Figure:
+    """Two bar charts from token_inflation's rows: tokens per character, and characters per window, per tokenizer and text.
+
+    A bar whose tokens are more than 10 % [UNK] is hatched and labelled with that share.
+
+    Taught in 01_chunking, § Chinese text: what a context window holds.
+    """
+    rows = check_rows("rows", rows, INFLATION_KEYS, "token_inflation")
+    texts = list(dict.fromkeys(r["text"] for r in rows))  # (T,) in the rows' order
+    tokenizers = list(dict.fromkeys(r["tokenizer"] for r in rows))  # (K,)
+    value = {(r["text"], r["tokenizer"]): r for r in rows}
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    per_char_ax, window_ax = fig.subplots(1, 2)
+    x, width = np.arange(len(tokenizers)), 0.8 / len(texts)
+    for t, (text, color) in enumerate(zip(texts, ["tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple"] * 8)):
+        found = [value.get((text, tok)) for tok in tokenizers]
+        per_char = [r["tokens_per_char"] if r else 0.0 for r in found]  # (K,)
+        per_window = [(r["chars_per_window"] or 0) if r else 0 for r in found]  # (K,)
+        offset = (t - (len(texts) - 1) / 2) * width
+        label = text_label(text, fig_tr)
+        unknown = [(r["unk_fraction"] or 0.0) if r else 0.0 for r in found]  # (K,) [UNK] share, 0 for byte-level BPE
+        for ax, values, shown in ((per_char_ax, per_char, [f"{v:.2f}" for v in per_char]),
+                                  (window_ax, per_window, [f"{v:,}" for v in per_window])):
+            bars = ax.bar(x + offset, values, width, color=color, label=label)
+            ax.bar_label(bars, labels=[text + ("\n" + fig_tr("{share:.0%} [UNK]", share=share) if share > UNK_MARK else "")
+                                       for text, share in zip(shown, unknown)], fontsize=7)
+            for bar, share in zip(bars, unknown):
+                if share > UNK_MARK:  # a count made mostly of [UNK] is no reading of the text: hatch it
+                    bar.set_hatch("xx")
+                    bar.set_edgecolor("white")
+    window_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    for ax in (per_char_ax, window_ax):
+        ax.set_xticks(x, tokenizers)
+        ax.margins(y=0.2)
+        ax.grid(True, axis="y", alpha=0.3)
+    per_char_ax.set_ylabel(fig_tr("tokens per character"))
+    per_char_ax.set_title(fig_tr("what one character costs"), fontsize=10)
+    window_ax.set_ylabel(fig_tr("characters"))
+    window_ax.set_title(fig_tr("characters that fit in {window:,} tokens", window=rows[0]["window"]), fontsize=10)
+    per_char_ax.legend(fontsize=8)
     return fig

@@ -13,6 +13,7 @@ import ipywidgets as widgets
 from ..core.checked import checked
 from ..core.i18n import tr
 from ..core.panels import LinkedControls, LivePanel, PanelView
+from ..core.tokenizers import unknown_token_note
 from .plan import ChunkPlan
 from .plots import BYTES_FP32, ChunkStrip
 
@@ -26,11 +27,13 @@ def _mib(entries: int) -> str:
 
 
 @checked
-def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4, drawing: ChunkStrip | None = None) -> PanelView:
+def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4, drawing: ChunkStrip | None = None,
+                      note: str = "") -> PanelView:
     """The panel's view for n tokens in chunks of k with `overlap`: strip, m, duplicates, score memory.
 
     `m` is the linked slider's value; the plan follows from k and overlap, and m must agree with it.
-    Pass the panel's `drawing` (a ChunkStrip of n tokens) to redraw it in place. Taught in 01_chunking, § The live panel.
+    Pass the panel's `drawing` (a ChunkStrip of n tokens) to redraw it in place; a non-empty `note`
+    (chunk_panel's [UNK] note) ends the summary. Taught in 01_chunking, § The live panel.
     """
     plan = ChunkPlan(n, k, overlap)
     if m != plan.m:
@@ -43,7 +46,7 @@ def render_chunk_view(n: int, k: int, m: int, overlap: int, rows: int = 4, drawi
            duplicated=plan.duplicated, extra=plan.duplicated / plan.n, padding=plan.padding),
         tr("attention scores per head, fp32: full n² = {full}, chunked m·k² = {chunked}  →  full / chunked = "
            "{ratio:,.1f}×", full=_mib(plan.full_scores), chunked=_mib(plan.chunked_scores), ratio=ratio),
-    ])
+    ] + ([note] if note else []))
     data = {"n": plan.n, "k": plan.k, "m": plan.m, "overlap": plan.overlap, "duplicated": plan.duplicated,
             "padding": plan.padding, "full_bytes": BYTES_FP32 * plan.full_scores,
             "chunked_bytes": BYTES_FP32 * plan.chunked_scores, "memory_ratio": ratio}
@@ -73,14 +76,25 @@ def chunk_panel(text: str | None = None, tokenizer=None, k: int = 126, overlap: 
                 k_max: int = MINILM_CONTENT_TOKENS, rows: int = 4) -> LivePanel:
     """A live panel with linked k, m and overlap sliders over the tokenized document.
 
-    Taught in 01_chunking, § The live panel.
+    When most of the text is [UNK] to the tokenizer (MiniLM on Chinese), the summary says so under the
+    numbers, in the learner's language. Taught in 01_chunking, § The live panel, and 01_chunking,
+    § Chinese text: what a context window holds.
     """
+    if text is None:
+        from ..core.data import load_text
+
+        text = load_text("long_document")
+    if tokenizer is None:
+        from ..core.models import load_minilm
+
+        tokenizer = load_minilm()[1]
     n = document_token_count(text, tokenizer)
     if n < max(2, k_min, k):
         raise ValueError(f"text has n={n} tokens, fewer than k={k} or k_min={k_min}; valid: a text of at "
                          f"least max(2, k, k_min) tokens")
     controls = ChunkControls(n, k, overlap=overlap, k_min=k_min, k_max=min(k_max, n))
-    return LivePanel(controls, partial(render_chunk_view, n, rows=rows, drawing=ChunkStrip(n, rows)),
+    note = unknown_token_note(tokenizer, [text])
+    return LivePanel(controls, partial(render_chunk_view, n, rows=rows, drawing=ChunkStrip(n, rows), note=note),
                      title=tr("Chunking {n} tokens: move k, m or the overlap", n=n))
 
 

@@ -15,6 +15,7 @@ WenQuanYi, PingFang, Microsoft YaHei, ...); without one, figures stay English an
 from __future__ import annotations
 
 import gettext
+import hashlib
 import os
 import re
 import sys
@@ -68,8 +69,10 @@ def _mo_for(locale: str) -> Path:
     if not po.exists():
         raise FileNotFoundError(f"no catalogue for {locale}: neither {built} nor {po} exists")
     base = Path(os.environ.get("LONGCTX_LAB_CACHE") or Path.home() / ".cache" / "longctx_lab")
-    cached = base / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not cached.exists() or cached.stat().st_mtime < po.stat().st_mtime:
+    # Named by the .po's content: two checkouts (or an edited .po) never read each other's compiled file.
+    version = hashlib.blake2b(po.read_bytes(), digest_size=8).hexdigest()
+    cached = base / "locale" / version / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if not cached.exists():
         compile_catalogue(po, cached)
     return cached
 

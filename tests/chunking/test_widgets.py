@@ -97,3 +97,69 @@ def test_cost_curves_draws_full_and_each_k():
     assert fig.axes[0].get_xscale() == "log"
     with pytest.raises(ValueError, match="ks"):
         cost_curves(ks=())
+
+
+# ------------------------------------------------------------ § Chinese text: what a context window holds
+
+@pytest.fixture(scope="module")
+def minilm_tok():
+    from transformers import AutoTokenizer
+
+    from longctx_lab import available_models
+
+    return AutoTokenizer.from_pretrained(available_models()["minilm"].location)
+
+
+def test_panel_on_unk_heavy_text_says_so_after_every_move(panel, minilm_tok):
+    from longctx_lab import load_text
+
+    chinese = chunk_panel(load_text("daodejing")[:3000], minilm_tok, k=126)
+    note = chinese.view.summary.splitlines()[-1]
+    assert note.startswith("Note: ") and "MiniLM" in note and "[UNK]" in note
+    assert "[UNK]" in chinese.summary.value  # on screen, not only in the view
+    moved = chinese.update(k=64, overlap=8)
+    assert moved.summary.splitlines()[-1] == note and moved.data["m"] == ChunkPlan(moved.data["n"], 64, 8).m
+    assert "[UNK]" not in panel.update(k=100).summary  # the English document has no [UNK]
+
+
+def test_panel_note_in_chinese(minilm_tok):
+    from longctx_lab import load_text
+    from longctx_lab.core.i18n import set_language
+
+    try:
+        set_language("zh")
+        chinese = chunk_panel(load_text("daodejing")[:3000], minilm_tok, k=126)
+        assert chinese.view.summary.splitlines()[-1].startswith("注意：MiniLM")
+        assert chinese.update(k=80).summary.splitlines()[-1].startswith("注意：MiniLM")
+    finally:
+        set_language("en")
+
+
+def test_render_chunk_view_adds_a_note_line():
+    assert render_chunk_view(100, 16, 7, 0, note="a note").summary.splitlines()[-1] == "a note"
+    assert len(render_chunk_view(100, 16, 7, 0).summary.splitlines()) == 3
+    with pytest.raises(TypeError, match="note"):
+        render_chunk_view(100, 16, 7, 0, note=None)
+
+
+def test_inflation_figure_draws_each_rows_numbers():
+    from longctx_lab.chunking.plots import inflation_figure
+
+    rows = [{"text": text, "tokenizer": tok, "characters": 100, "tokens": tokens, "tokens_per_char": tokens / 100,
+             "window": 8192, "chars_per_window": int(8192 / (tokens / 100)), "unk_fraction": None}
+            for text, tok, tokens in [("zh", "A", 170), ("zh", "B", 86), ("en", "A", 23), ("en", "B", 24)]]
+    rows[1]["unk_fraction"] = 0.55  # tokenizer B reads Chinese as [UNK]: its bar is hatched and says so
+    fig = inflation_figure(rows)
+    per_char, per_window = fig.axes
+    assert [patch.get_hatch() for patch in per_char.patches] == [None, "xx", None, None]
+    assert "55% [UNK]" in [text.get_text().split("\n")[-1] for text in per_char.texts]
+    heights = [patch.get_height() for patch in per_char.patches]
+    assert heights == pytest.approx([1.70, 0.86, 0.23, 0.24])  # text by text, tokenizer by tokenizer
+    assert [patch.get_height() for patch in per_window.patches] == [r["chars_per_window"] for r in rows]
+    assert [t.get_text() for t in per_char.get_xticklabels()] == ["A", "B"]
+    assert [t.get_text() for t in per_char.get_legend().get_texts()] == ["Chinese", "English"]
+    assert "8,192" in per_window.get_title()
+    with pytest.raises(ValueError, match="rows\\[1\\] lacks"):
+        inflation_figure([rows[0], {"text": "zh"}])
+    with pytest.raises(TypeError, match="rows"):
+        inflation_figure(rows[0])

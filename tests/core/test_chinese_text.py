@@ -83,3 +83,25 @@ def test_chinese_haystack(smol, depth):
 def test_english_filler_names_still_checked(smol):
     with pytest.raises(ValueError, match="not a filler name"):
         make_haystack(smol, 64, 0.5, filler="documnet")
+
+
+def test_unknown_token_note_is_the_flag_line_every_time(minilm, capsys, monkeypatch):
+    from longctx_lab import unknown_token_note
+    from longctx_lab.core.i18n import set_language
+
+    monkeypatch.setattr(T, "_flagged", set())
+    note = unknown_token_note(minilm, ["道可道，非常道。"])
+    assert note == unknown_token_note(minilm, ["道可道，非常道。"])  # not once per session: a panel shows it each time
+    flag_unknown_tokens(minilm, ["道可道，非常道。"])
+    assert capsys.readouterr().out == note + "\n"
+    assert unknown_token_note(minilm, ["The grass is green."]) == ""
+    assert unknown_token_note(minilm, ["道可道，非常道。"], threshold=1.0) == ""
+    try:
+        set_language("zh")
+        assert unknown_token_note(minilm, ["道可道，非常道。"]).startswith("注意：MiniLM")
+    finally:
+        set_language("en")
+    with pytest.raises(TypeError, match="texts"):
+        unknown_token_note(minilm, "道可道")
+    with pytest.raises(ValueError, match="threshold"):
+        unknown_token_note(minilm, ["道"], threshold=2.0)
