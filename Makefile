@@ -59,11 +59,12 @@ clean-cache:
 editions: setup
 	$(PY) tools/editions.py
 
-# Re-execute every notebook of both editions top to bottom on a fresh kernel, offline, store the outputs, then
+# Re-execute every notebook of both editions top to bottom on a fresh kernel, offline, with nothing read from the
+# result store (so the stored cell timings are a first run's), store the outputs, then
 # refresh the run times in the READMEs and the notebook headers from the cells' own timings. Run `make test` twice after.
 notebooks: editions
 	for nb in notebooks/*.ipynb notebooks/zh/*.ipynb; do \
-		HF_HUB_OFFLINE=1 LONGCTX_LAB_OFFLINE_GUARD=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute \
+		HF_HUB_OFFLINE=1 LONGCTX_LAB_OFFLINE_GUARD=1 LONGCTX_LAB_RESULTS=off $(VENV)/bin/jupyter nbconvert --to notebook --execute \
 			--inplace --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
 	done
 	$(PY) bench/notebook_times.py --from-outputs --write

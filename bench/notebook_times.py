@@ -167,9 +167,9 @@ def stored_date(nb) -> str | None:
 
 
 def _offline_environment() -> None:
-    """Environment the kernels inherit: offline, socket guard on, this checkout's package first on the path."""
+    """Environment the kernels inherit: offline, socket guard on, result store off, this checkout's package first on the path."""
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1",
-                      LONGCTX_LAB_OFFLINE_GUARD="1")
+                      LONGCTX_LAB_OFFLINE_GUARD="1", LONGCTX_LAB_RESULTS="off")  # a first run's time, not a re-run's
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     paths = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
     os.environ["PYTHONPATH"] = os.pathsep.join(paths)
