@@ -49,6 +49,7 @@ from .compression.yardstick import *  # noqa: E402,F401,F403
 from .compression.kv_cache import *  # noqa: E402,F401,F403
 from .context_extension.rope import *  # noqa: E402,F401,F403
 from .context_extension.needle import *  # noqa: E402,F401,F403
+from .context_extension.chinese import *  # noqa: E402,F401,F403
 from .core.i18n import set_language  # noqa: E402,F401
 
 __version__ = "0.1.0"

@@ -285,6 +285,9 @@ EXAMPLES: dict[str, Example] = {
     "chunk_text": Example(lambda fx: {"text": "One here. Two there. Three.", "tokenizer": fx.bert_tok,
                                       "max_length": 8, "stride": 2}),
     "collective_costs": Example(lambda fx: {"rank": 0, "world_size": 1}, run=DIST, exempt=IN_GROUP),
+    "compute_chinese_haystack": Example(
+        lambda fx: {"model": fx.tiny_smol, "tokenizer": fx.smol_tok, "lengths": (64,), "depths": (0.5,),
+                    "conditions": (("daodejing", "zh"),)}),
     "compute_extension_results": Example(
         lambda fx: {"model": fx.tiny_smol, "tokenizer": fx.smol_tok, "ppl_tokens": 64, "methods": ("none",),
                     "bin_size": 32, "lengths": (64,), "depths": (0.5,), "grid_methods": ("none",),
@@ -315,6 +318,9 @@ EXAMPLES: dict[str, Example] = {
     "half_precision_units": Example(),
     "head_importance": Example(lambda fx: {"model": fx.tiny_bert, "tokenizer": fx.bert_tok, "texts": ["a b", "c d"],
                                            "max_length": 8}),
+    "haystack_table": Example(lambda fx: {"trials": [
+        {"filler": "daodejing", "language": "zh", "n_tokens": 64, "depth": 0.5, "found": False, "rank": 1,
+         "key_logprob": -6.0, "filler_chars": 7}]}),
     "head_stats": Example(lambda fx: {"attn": fx.maps}),
     "hello_worker": Example(lambda fx: {"rank": 0, "world_size": 1}, run=DIST, exempt=IN_GROUP),
     "kv_cache_bytes": Example(lambda fx: {"config": _llama_config(), "seq_len": 128, "bytes_per_value": 2}),
@@ -329,6 +335,7 @@ EXAMPLES: dict[str, Example] = {
     "linear_sparsity": Example(lambda fx: {"model": torch.nn.Linear(2, 2)}),
     "list_texts": Example(),
     "llama3_8b_config": Example(),
+    "load_chinese_haystack": Example(),
     "load_extension_results": Example(),
     "load_minilm": Example(run=REAL),
     "load_model": Example(lambda fx: {"model": torch.nn.Linear(2, 2), "filename": fx.saved}),

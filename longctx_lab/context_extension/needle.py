@@ -107,15 +107,16 @@ class NeedleTrial:
 @checked(n_distractors=(1, None), max_new_tokens=(1, 1024), depth=(0, 1))
 def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n_distractors: int = 9,
                  max_new_tokens: int = 8, method: str = "none", factor: float = 1.0,
-                 filler: str | None = None) -> NeedleTrial:
+                 filler: str | None = None, language: str = "en") -> NeedleTrial:
     """Hide a pass key at `depth` in n_tokens of filler; ask for it by greedy decoding and by teacher forcing.
 
     Greedy: `max_new_tokens` tokens, found = the key appears in them. Teacher forcing: the summed
     log-probability of " key" after the question, for the true key and `n_distractors` others of
     the same length; rank 1 = the true key scores best. One prefill serves both (KV cache, cropped).
-    Taught in 06_context_extension, § Finding the needle.
+    `filler` and `language` (of the needle and question: "en" or "zh") go to `make_haystack`.
+    Taught in 06_context_extension, § Finding the needle, and 06_context_extension, § A Chinese haystack.
     """
-    haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed, filler=filler)
+    haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed, filler=filler, language=language)
     max_new_tokens = as_int("max_new_tokens", max_new_tokens, 1)
     ids = torch.tensor([haystack.input_ids], device=model.device)
     with use_rope_scaling(model, method, factor), torch.no_grad():

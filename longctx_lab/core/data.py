@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checked import checked
-from .checks import as_float, as_int
+from .checks import as_float, as_int, check_choice
 
 __all__ = [
     "Haystack", "answer_ids", "data_dir", "distractor_keys", "list_texts", "load_text", "make_haystack",
@@ -22,6 +22,11 @@ __all__ = [
 
 NEEDLE_TEMPLATE = "The pass key is {key}. Remember it. {key} is the pass key."
 QUESTION = "What is the pass key? The pass key is"
+# The same needle and question in Chinese. The key keeps a space before it, as in English, so the answer
+# a model should continue with is " 60494" (answer_ids) in both languages.
+NEEDLE_TEMPLATE_ZH = "密钥是 {key}。记住它。{key} 是密钥。"
+QUESTION_ZH = "密钥是多少？密钥是"
+NEEDLE_LANGUAGES = {"en": (NEEDLE_TEMPLATE, QUESTION), "zh": (NEEDLE_TEMPLATE_ZH, QUESTION_ZH)}
 # Plain, original filler: easy to read, says nothing a model could confuse with the pass key.
 SIMPLE_FILLER = (
     "The grass is green.", "The sky is blue.", "The river is slow and wide.",
@@ -250,7 +255,8 @@ def _fill(tokenizer, sentences: list[str], n_fill: int) -> tuple[list[int], list
 
 @checked(depth=(0, 1))
 def make_haystack(
-    tokenizer, n_tokens: int, depth: float, key: str | None = None, seed: int = 0, filler: str | None = None
+    tokenizer, n_tokens: int, depth: float, key: str | None = None, seed: int = 0, filler: str | None = None,
+    language: str = "en",
 ) -> Haystack:
     """A pass-key prompt of exactly n_tokens ids: filler, the needle sentence at `depth`, then the question.
 
@@ -262,17 +268,20 @@ def make_haystack(
     None or "simple" (built-in sentences), "document" (the long document) or another bundled text's
     name, or any text of several words or in Chinese (e.g. "daodejing"; Chinese sentences are joined
     without spaces, and a cut inside a character is re-spelled so the prompt never decodes to '�');
-    its sentences repeat as needed. `seed` only picks the key.
-    Taught in 06_context_extension, § Finding the needle.
+    its sentences repeat as needed. `seed` only picks the key. `language`: the language of the needle and
+    the question, not of the filler — "en" (NEEDLE_TEMPLATE, QUESTION) or "zh" (NEEDLE_TEMPLATE_ZH,
+    QUESTION_ZH, joined without a space); the answer is " " + key in both.
+    Taught in 06_context_extension, § Finding the needle, and 06_context_extension, § A Chinese haystack.
     """
     _check_tokenizer(tokenizer)
     n_tokens = as_int("n_tokens", n_tokens, 1, MAX_HAYSTACK_TOKENS)
     depth = as_float("depth", depth, 0, 1, note="0 = start, 1 = just before the question")
     seed = as_int("seed", seed, -(1 << 63))
+    template, question_text = NEEDLE_LANGUAGES[check_choice("language", language, tuple(NEEDLE_LANGUAGES))]
     key = f"{random.Random(seed).randint(10000, 99999)}" if key is None else _check_key(key)
     sentences = _filler_sentences(filler)
-    needle = _encode(tokenizer, " " + NEEDLE_TEMPLATE.format(key=key))
-    question = _encode(tokenizer, " " + QUESTION)
+    needle = _encode(tokenizer, _joiner(template) + template.format(key=key))
+    question = _encode(tokenizer, _joiner(question_text) + question_text)
     minimum = len(needle) + len(question) + 1
     if n_tokens < minimum:
         raise ValueError(
