@@ -45,7 +45,7 @@ def _chunks(summary) -> int:
 
 def test_chinese_edition_chunking_panel_speaks_chinese_and_follows_the_slider(page, lab, served_notebooks):
     """The Chinese edition's first code cell sets the language: the same panel, its labels and summary in Chinese."""
-    _run(page, lab, served_notebooks, "zh/01_chunking.ipynb", "chunk_panel(")
+    _run(page, lab, served_notebooks, "zh/01_chunking.ipynb", "chunk_panel(k=")
     panel, k_slider = panel_with_slider(page, "k（块长）")
     summary = panel.locator(".widget-html-content").filter(has_text=re.compile(r"m = \d+ 个块")).first
     before_text, before_figure = summary.inner_text(), figure_pixels(panel)
@@ -56,7 +56,7 @@ def test_chinese_edition_chunking_panel_speaks_chinese_and_follows_the_slider(pa
 
 
 def test_chunking_panel_follows_the_k_slider(page, lab, served_notebooks):
-    _run(page, lab, served_notebooks, "01_chunking.ipynb", "chunk_panel(")
+    _run(page, lab, served_notebooks, "01_chunking.ipynb", "chunk_panel(k=")  # the first panel, the English document
     panel, k_slider = panel_with_slider(page, "k (length)")
     summary = panel.locator(".widget-html-content").filter(has_text=M_CHUNKS).first
     _, m_slider = panel_with_slider(page, "m (chunks)")
