@@ -5,6 +5,7 @@
     hf.py               transformers shims: the KV-cache keyword, eager attention, per-layer attention hooks, pooling
     timing.py           alternating_medians: timings that stay comparable on a busy machine
     models.py           the offline model registry: MiniLM, SmolLM2 (GGUF converted once), tiny_lm
+    pretrained.py       load_pretrained: a bundled name, a local folder or a hub id, checked against free memory
     tokenizers.py       Qwen's Chinese-aware tokenizer (offline), the [UNK] share and its one-line note
     data.py             the bundled texts, the sentence splitter, the pass-key haystack
     offline.py          the socket guard that keeps tests and kernels off the network
