@@ -13,8 +13,8 @@ import torch
 from ..core.checked import checked
 from ..core.result_store import remembered
 from ..chunking.plan import ChunkPlan
-from ..core.checks import as_int, check_prob_rows
-from ..core.hf import per_layer_attention, require_eager
+from ..core.checks import as_int, check_causal_lm, check_prob_rows
+from ..core.hf import model_window, per_layer_attention, require_eager
 
 __all__ = [
     "HeadStats",
@@ -159,6 +159,11 @@ def segment_attention(model, input_ids, layer: int, head: int, k: int, scale: bo
     that the formula leaves out. Taught in 03_attention, § The seed's segment attention.
     """
     require_eager(model)
+    self_attention = getattr(getattr(getattr(model, "encoder", None), "layer", [None])[0], "attention", None)
+    if not all(hasattr(getattr(self_attention, "self", None), name) for name in ("query", "key", "value")):
+        raise ValueError(f"segment_attention reads a BERT layer's query/key/value (model.encoder.layer[i].attention.self); "
+                         f"model {type(model).__name__} (model_type={getattr(model.config, 'model_type', '?')!r}) "
+                         "is laid out differently")
     ids = _as_batch(input_ids).to(model.device)
     config = model.config
     n_layers, n_heads = config.num_hidden_layers, config.num_attention_heads
@@ -224,9 +229,17 @@ def window_perplexity(model, input_ids, window: int | None = None, sinks: int = 
 
     Taught in 03_attention, § Cheaper masks on a real model.
     """
+    check_causal_lm(model)
     ids = _as_batch(input_ids).to(model.device)
-    mask = window_additive_mask(ids.shape[1], window, sinks, dtype=model.dtype).to(model.device)
-    logits = model(input_ids=ids, attention_mask=mask).logits[0, :-1].float()
+    n = ids.shape[1]
+    allowed = sliding_window_mask(n, n if window is None else window, sinks)
+    own = model_window(model.config)
+    if own is not None:  # a custom mask replaces the model's own sliding window (Mistral), so keep it inside
+        allowed &= sliding_window_mask(n, own)
+    mask = torch.zeros(n, n, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)
+    positions = torch.arange(n, device=model.device)[None]  # OPT would derive them from a 2-D mask
+    logits = model(input_ids=ids, attention_mask=mask[None, None].to(model.device),
+                   position_ids=positions).logits[0, :-1].float()
     nll = torch.nn.functional.cross_entropy(logits, ids[0, 1:])
     return float(torch.exp(nll))
 

@@ -17,8 +17,8 @@ import torch
 
 from ..core.checked import checked
 from ..core.result_store import remembered
-from ..core.checks import as_float, as_int, check_finite
-from ..core.hf import cache_kwargs, new_cache
+from ..core.checks import as_float, as_int, check_causal_lm, check_finite
+from ..core.hf import cache_kwargs, model_window, new_cache
 
 __all__ = ["KVQuantResult", "fake_quantize", "kv_cache_bytes", "kv_head_dim", "kv_quant_curve", "kv_quant_nll",
            "kv_quantized_bytes", "llama3_8b_config"]
@@ -169,6 +169,7 @@ def kv_quant_curve(model, input_ids: torch.Tensor, bits_options: Sequence[int | 
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a causal LM (torch.nn.Module), got {type(model).__name__}")
+    check_causal_lm(model)
     for bits in bits_options:
         if bits is not None:
             _check_bits(bits)
@@ -182,6 +183,10 @@ def kv_quant_curve(model, input_ids: torch.Tensor, bits_options: Sequence[int | 
     as_int("prefix", prefix, 1)
     if not prefix < n:
         raise ValueError(f"prefix must leave at least 1 token to decode: prefix={prefix}, n={n}")
+    own = model_window(model.config)
+    if own is not None and n >= own:
+        raise ValueError(f"n={n} tokens must be < the model's sliding_window={own}: its cache keeps only the last "
+                         f"{own - 1} tokens, so cached positions no longer line up with the quantized groups")
     prefix_cache = new_cache(model)
     out = model(input_ids=ids[:, :prefix], logits_to_keep=1, **cache_kwargs(model, prefix_cache))
     first_logits = out.logits[0, -1:].float()  # (1, V): predicts token `prefix`

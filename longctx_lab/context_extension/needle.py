@@ -10,6 +10,7 @@ import json
 import math
 import platform
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,11 +21,11 @@ from tqdm.auto import tqdm
 from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
 from ..core.checked import MAX_SIZE
-from ..core.checks import as_float, as_ids, as_int, check_choice
+from ..core.checks import as_float, as_ids, as_int, check_causal_lm, check_choice, check_length
 from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
 from ..core.tokenizers import flag_unknown_tokens
 from ..core.hf import cache_kwargs, mean_pool, new_cache, per_layer_attention, require_eager
-from .rope import ROPE_METHODS, use_rope_scaling
+from .rope import ROPE_METHODS, _check_factor, _check_method, use_rope_scaling
 
 __all__ = [
     "NeedleTrial", "attention_to_needle", "compute_extension_results", "load_extension_results",
@@ -32,6 +33,22 @@ __all__ = [
 ]
 
 RESULTS_FILE = "needle_results.json"
+
+
+def _positions(model, method: str, factor: float, n: int):
+    """The context for a run at `n` positions: RoPE rebuilt for `method`, or no change for "none" (any decoder).
+
+    Without RoPE (GPT-2, OPT: learned absolute positions) "none" works up to max_position_embeddings and any
+    scaling method is a ValueError from use_rope_scaling.
+    """
+    check_causal_lm(model)
+    method, factor = _check_method(method), _check_factor(factor, method)
+    if method != "none":
+        return use_rope_scaling(model, method, factor)
+    if not isinstance(getattr(model.config, "rope_parameters", None), dict):
+        check_length("n", n, getattr(model.config, "max_position_embeddings", None),
+                     f"model_type={model.config.model_type!r} has learned absolute positions, no RoPE to stretch")
+    return nullcontext()
 
 
 @checked
@@ -56,13 +73,16 @@ def long_context_nll(model, input_ids, method: str = "none", factor: float = 1.0
     at a time so a 16k-token input never holds 16k × vocabulary floats. No fine-tuning.
     Taught in 06_context_extension, § Perplexity past the trained length.
     """
-    ids = as_ids(input_ids).to(model.device)
+    ids = as_ids(input_ids)
+    context = _positions(model, method, factor, ids.numel())
+    ids = ids.to(model.device)
     losses = []
-    with use_rope_scaling(model, method, factor), torch.no_grad():
-        hidden = model.model(input_ids=ids[None]).last_hidden_state[0]  # (n, d_model)
+    with context, torch.no_grad():
+        hidden = model.base_model(input_ids=ids[None]).last_hidden_state[0]  # (n, d_model)
+        head = model.get_output_embeddings()
         for start in range(0, ids.numel() - 1, chunk):
             end = min(start + chunk, ids.numel() - 1)
-            logits = model.lm_head(hidden[start:end]).float()  # (chunk, V)
+            logits = head(hidden[start:end]).float()  # (chunk, V)
             losses.append(torch.nn.functional.cross_entropy(logits, ids[start + 1:end + 1], reduction="none"))
     return torch.cat(losses).cpu()
 
@@ -116,11 +136,15 @@ def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n
     `filler` and `language` (of the needle and question: "en" or "zh") go to `make_haystack`.
     Taught in 06_context_extension, § Finding the needle, and 06_context_extension, § A Chinese haystack.
     """
+    check_causal_lm(model)
     haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed, filler=filler, language=language)
     max_new_tokens = as_int("max_new_tokens", max_new_tokens, 1)
+    context = _positions(model, method, factor, len(haystack.input_ids) + max_new_tokens + 8)
     ids = torch.tensor([haystack.input_ids], device=model.device)
-    with use_rope_scaling(model, method, factor), torch.no_grad():
+    with context, torch.no_grad():
         cache = new_cache(model)
+        for layer in cache.layers:  # a sliding-window layer (Mistral) must keep what greedy decoding adds, to crop it
+            getattr(layer, "activate_past_recording", lambda: None)()
         cache_args = cache_kwargs(model, cache)  # once per trial: inspect.signature is not free
         prefill = model(input_ids=ids, logits_to_keep=1, **cache_args)
         first = prefill.logits[0, -1].float().log_softmax(-1)  # (V,)

@@ -18,7 +18,7 @@ import torch
 
 from ..core.checked import checked
 from ..core.checks import as_float, as_ids, as_int, check_ordered
-from ..core.hf import require_eager
+from ..core.hf import model_window, require_eager
 
 __all__ = [
     "ROPE_METHODS", "ScaledRope", "apply_rope", "rope_check", "rope_frequencies", "rope_parameters_for",
@@ -224,8 +224,26 @@ def _scaled_config(config, method: str, factor: float):
     scaled = copy.deepcopy(config)
     base = config.rope_parameters["rope_theta"]
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    scaled.rope_parameters = rope_parameters_for(method, factor, base, config.max_position_embeddings, head_dim)
+    params = rope_parameters_for(method, factor, base, config.max_position_embeddings, head_dim)
+    if "partial_rotary_factor" in config.rope_parameters:  # GPT-NeoX: only part of each head rotates
+        params["partial_rotary_factor"] = config.rope_parameters["partial_rotary_factor"]
+    scaled.rope_parameters = params
     return scaled
+
+
+def _rotary_owner(model, what: str) -> torch.nn.Module:
+    """The module holding `model`'s `rotary_emb` (Llama: .model, GPT-NeoX: .gpt_neox), or a ValueError saying why none."""
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        raise TypeError(f"model must be a transformers model (nn.Module with .config), got {type(model).__name__}")
+    kind = getattr(model.config, "model_type", "?")
+    if not isinstance(getattr(model.config, "rope_parameters", None), dict):
+        raise ValueError(f"{what} needs RoPE, but model {type(model).__name__} (model_type={kind!r}) uses learned "
+                         "absolute positions: there are no rotary frequencies to check or scale")
+    inner = getattr(model, "base_model", None)
+    if inner is None or not hasattr(inner, "rotary_emb"):
+        raise ValueError(f"{what} rebuilds the model's shared .rotary_emb, and model {type(model).__name__} "
+                         f"(model_type={kind!r}) has none on its base model")
+    return inner
 
 
 @checked
@@ -254,9 +272,7 @@ def use_rope_scaling(model, method: str, factor: float = 1.0) -> Iterator[torch.
     """
     method = _check_method(method)
     factor = _check_factor(factor, method)
-    inner = getattr(model, "model", None)
-    if inner is None or not hasattr(inner, "rotary_emb"):
-        raise TypeError(f"model must be a Llama-family causal LM with .model.rotary_emb, got {type(model).__name__}")
+    inner = _rotary_owner(model, f"use_rope_scaling(method={method!r})")
     original = inner.rotary_emb
     device = original.inv_freq.device
     rotary = type(original)(_scaled_config(model.config, method, factor)).to(device)
@@ -268,7 +284,17 @@ def use_rope_scaling(model, method: str, factor: float = 1.0) -> Iterator[torch.
 
 
 def _attention_layer(model, layer: int):
-    layers = model.model.layers
+    inner = _rotary_owner(model, "rope_check")
+    kind = getattr(model.config, "model_type", "?")
+    if model.config.rope_parameters.get("partial_rotary_factor", 1.0) != 1.0:
+        raise ValueError(f"rope_check compares full-width rotation, but model {type(model).__name__} "
+                         f"(model_type={kind!r}) rotates only partial_rotary_factor="
+                         f"{model.config.rope_parameters['partial_rotary_factor']} of each head")
+    layers = getattr(inner, "layers", None)
+    attn = getattr(layers[0], "self_attn", None) if layers else None
+    if not all(hasattr(attn, name) for name in ("q_proj", "k_proj", "head_dim")):
+        raise ValueError(f"rope_check hooks separate q_proj/k_proj projections in .layers[i].self_attn; model "
+                         f"{type(model).__name__} (model_type={kind!r}) is laid out differently")
     return layers[as_int("layer", layer, 0, len(layers) - 1)].self_attn
 
 
@@ -305,9 +331,12 @@ def rope_check(model, input_ids, layer: int = 0) -> dict[str, float]:
     q_rot, k_rot = apply_rope(q, positions, inv_freq), apply_rope(k, positions, inv_freq)
     scores = (q_rot @ k_rot.transpose(-1, -2)) * head_dim ** -0.5  # (1, H, n, n)
     causal = torch.ones(n, n, dtype=torch.bool, device=scores.device).tril()
+    window = model_window(model.config)
+    if window is not None:
+        causal &= ~torch.ones(n, n, dtype=torch.bool, device=scores.device).tril(-window)  # q − k < window, as Mistral
     weights = scores.masked_fill(~causal, float("-inf")).softmax(-1)
     with torch.no_grad():
-        cos, sin = model.model.rotary_emb(captured["q"], positions[None].to(model.device))
+        cos, sin = model.base_model.rotary_emb(captured["q"], positions[None].to(model.device))
     angles = positions.float()[:, None] * inv_freq
     angles = torch.cat((angles, angles), -1).to(cos.device)
     return {

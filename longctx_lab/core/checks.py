@@ -132,6 +132,11 @@ def check_causal_lm(model: Any) -> tuple[torch.device, int | None]:
     """The device and max_position_embeddings (None if unset) of a transformers model, or a TypeError."""
     if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
         raise TypeError(f"model must be a transformers causal LM (nn.Module with .config), got {type(model).__name__}")
+    can_generate = getattr(model, "can_generate", None)
+    if callable(can_generate) and not can_generate():
+        kind = getattr(model.config, "model_type", "?")
+        raise ValueError(f"model is {type(model).__name__} (model_type={kind!r}), an encoder without a next-token head; "
+                         "this needs a causal LM (e.g. ...ForCausalLM) that predicts each token from the ones before it")
     return next(model.parameters()).device, getattr(model.config, "max_position_embeddings", None)
 
 

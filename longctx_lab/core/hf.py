@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["attention_modules", "cache_kwargs", "mean_pool", "new_cache", "per_layer_attention", "require_eager"]
+__all__ = ["attention_modules", "cache_kwargs", "mean_pool", "model_window", "new_cache", "per_layer_attention", "require_eager"]
 
 
 def cache_kwargs(model, cache) -> dict:
@@ -31,6 +31,24 @@ def new_cache(model):
     from transformers import DynamicCache
 
     return DynamicCache(config=model.config)
+
+
+def model_window(config) -> int | None:
+    """The sliding window every layer of `config`'s model attends within (query − key < window), or None if none.
+
+    Mistral sets `sliding_window`; Qwen2 sets it but uses it only where `layer_types` says "sliding_attention".
+    A model mixing sliding and full layers is refused with a ValueError (one mask cannot describe it).
+    """
+    window = getattr(config, "sliding_window", None)
+    if not window:
+        return None
+    types = getattr(config, "layer_types", None)
+    if types is None or all(t == "sliding_attention" for t in types):
+        return int(window)
+    if not any(t == "sliding_attention" for t in types):
+        return None
+    raise ValueError(f"model_type={getattr(config, 'model_type', '?')!r} mixes sliding-window (sliding_window={window}) "
+                     "and full-attention layers; this needs one attention pattern for all layers")
 
 
 def require_eager(model) -> None:
