@@ -104,6 +104,22 @@ def test_segment_loss(family, mode):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+def test_segment_loss_sliding_per_token(family):
+    m = model(family)
+    if family == "bert":
+        with pytest.raises(ValueError, match=NO_NEXT_TOKEN):
+            L.segment_loss(m, IDS, K, mode="sliding", stride=3)
+        return
+    result = L.segment_loss(m, IDS, K, mode="sliding", stride=3)
+    expected = torch.full((N,), float("nan"), dtype=torch.float64)
+    for begin, end, first in L.sliding_windows(N, K, 3):  # each token scored once, with its window as context
+        expected[first:end] = dense_nll(m, IDS[begin:end])[first - begin - 1:].double()
+    torch.testing.assert_close(result.per_token, expected, rtol=1e-4, atol=1e-5, equal_nan=True)
+    full = L.segment_loss(m, IDS, K, mode="full").per_token
+    torch.testing.assert_close(full[1:], dense_nll(m).double(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_token_nll(family):
     m = model(family)
     if family == "bert":
