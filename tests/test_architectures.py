@@ -15,7 +15,9 @@ Does not apply (the function raises a ValueError that says why):
 - GPT-NeoX × rope_check: only partial_rotary_factor of each head rotates, and q/k come from one fused
   projection (use_rope_scaling, long_context_nll and needle_trial do work on it).
 - Mistral × kv_quant_curve past sliding_window tokens: its cache keeps only the last window − 1 tokens.
+- BERT × segment_gradients: no next-token head (see above).
 - every decoder × segment_attention: it reads a BERT layer's query/key/value.
+attention_maps, head_stats, layer_head_stats and attention_to_needle work on all seven families.
 """
 from __future__ import annotations
 
@@ -117,6 +119,20 @@ def test_segment_loss_sliding_per_token(family):
     torch.testing.assert_close(result.per_token, expected, rtol=1e-4, atol=1e-5, equal_nan=True)
     full = L.segment_loss(m, IDS, K, mode="full").per_token
     torch.testing.assert_close(full[1:], dense_nll(m).double(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_segment_gradients(family):
+    m = model(family)
+    if family == "bert":
+        with pytest.raises(ValueError, match=NO_NEXT_TOKEN):
+            L.segment_gradients(m, IDS, K)
+        return
+    one_by_one, batched = L.segment_gradients(m, IDS, K), L.segment_gradients(m, IDS, K, accumulate=False)
+    assert one_by_one.total == pytest.approx(float(L.segment_loss(m, IDS, K).per_segment.sum()), rel=1e-4)
+    assert one_by_one.grads.keys() == batched.grads.keys() and one_by_one.grads
+    for name, grad in one_by_one.grads.items():  # L is a sum: accumulating segment by segment changes nothing
+        torch.testing.assert_close(grad, batched.grads[name], rtol=1e-3, atol=1e-5)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -286,3 +302,5 @@ def test_needle_trial(family):
     start = len(haystack.input_ids) - 1
     expected = sum(float(logp[start + i, token]) for i, token in enumerate(answer))
     assert trial.key_logprob == pytest.approx(expected, rel=1e-3, abs=1e-3)
+    mass = L.attention_to_needle(m, tokenizer, 120, 0.5)
+    assert mass.shape == (1, 4) and float(mass.min()) >= 0 and float(mass.max()) <= 1 + 1e-5  # (L, H)
