@@ -139,7 +139,8 @@ def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n
     check_causal_lm(model)
     haystack = make_haystack(tokenizer, n_tokens, depth, seed=seed, filler=filler, language=language)
     max_new_tokens = as_int("max_new_tokens", max_new_tokens, 1)
-    context = _positions(model, method, factor, len(haystack.input_ids) + max_new_tokens + 8)
+    # Positions used: the prompt, then the greedy tokens or the scored answer (" " + a 5-digit key), whichever is longer.
+    context = _positions(model, method, factor, len(haystack.input_ids) + max(max_new_tokens, 8))
     ids = torch.tensor([haystack.input_ids], device=model.device)
     with context, torch.no_grad():
         cache = new_cache(model)

@@ -265,9 +265,10 @@ def transformers_rope_frequencies(config, method: str, factor: float, seq_len: i
 @checked
 @contextmanager
 def use_rope_scaling(model, method: str, factor: float = 1.0) -> Iterator[torch.nn.Module]:
-    """Run a Llama-family model with its rotary embedding rebuilt for `method` and `factor`; restored on exit.
+    """Run a RoPE model with its rotary embedding rebuilt for `method` and `factor`; restored on exit.
 
-    No weight changes: this is inference-time scaling without fine-tuning.
+    No weight changes: this is inference-time scaling without fine-tuning. Llama, Qwen2, Mistral, GPT-NeoX
+    (partial rotary kept) work; learned absolute positions (GPT-2, OPT, BERT) get a ValueError saying so.
     Taught in 06_context_extension, § Perplexity past the trained length.
     """
     method = _check_method(method)
@@ -304,7 +305,7 @@ def rope_check(model, input_ids, layer: int = 0) -> dict[str, float]:
 
     Hooks layer `layer`'s q/k projections (before rotation) and its attention weights (model
     loaded with attn_implementation="eager"); rotates q/k with `apply_rope` and recomputes the
-    softmax. Also compares cos/sin with `model.model.rotary_emb`.
+    softmax. Also compares cos/sin with `model.base_model.rotary_emb`. Llama layout with full rotation only.
     Taught in 06_context_extension, § Checked against SmolLM2's own rotary embedding.
     """
     attn = _attention_layer(model, layer)
