@@ -18,7 +18,7 @@ from ..core.checked import MAX_SIZE, checked
 from ..core.checks import as_float, as_int
 from ..core.data import NEEDLE_LANGUAGES, data_dir, make_haystack
 from ..core.i18n import N_, cell, tr
-from .needle import _versions, needle_trial
+from .needle import _versions, needle_trial, precompute_cli
 
 __all__ = ["compute_chinese_haystack", "haystack_table", "load_chinese_haystack"]
 
@@ -131,21 +131,12 @@ def haystack_table(trials: Sequence[dict]) -> str:
 
 
 def _main() -> None:
-    import argparse
-
     from ..core.models import load_smollm2
 
-    parser = argparse.ArgumentParser(description="Precompute chapter 6's Chinese-haystack grid (minutes on a CPU).")
-    parser.add_argument("--precompute", action="store_true", help="run the grid and write the JSON")
-    parser.add_argument("--out", default=None, help=f"output path (default: data/{RESULTS_FILE})")
-    args = parser.parse_args()
-    if not args.precompute:
-        parser.error("nothing to do: pass --precompute")
-    model, tokenizer = load_smollm2()
-    results = compute_chinese_haystack(model, tokenizer)
-    out = data_dir() / RESULTS_FILE if args.out is None else Path(args.out)
-    out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out} in {results['seconds']} s")
+    def compute() -> dict:
+        return compute_chinese_haystack(*load_smollm2())
+
+    precompute_cli("Precompute chapter 6's Chinese-haystack grid (minutes on a CPU).", data_dir() / RESULTS_FILE, compute)
 
 
 if __name__ == "__main__":

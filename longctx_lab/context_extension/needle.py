@@ -317,23 +317,31 @@ def compute_extension_results(model, tokenizer, eager_model=None, ppl_tokens: in
     }
 
 
-def _main() -> None:
+def precompute_cli(description: str, default_path: Path, compute) -> None:
+    """The `--precompute [--out PATH]` command line shared by chapter 6's cached results: run `compute()`, write JSON."""
     import argparse
 
-    from ..core.models import load_smollm2
-
-    parser = argparse.ArgumentParser(description="Precompute chapter 6's heavy results (fast on a GPU).")
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--precompute", action="store_true", help="run everything and write the JSON")
-    parser.add_argument("--out", default=None, help=f"output path (default: data/{RESULTS_FILE})")
+    parser.add_argument("--out", default=None, help=f"output path (default: {default_path})")
     args = parser.parse_args()
     if not args.precompute:
         parser.error("nothing to do: pass --precompute")
-    model, tokenizer = load_smollm2()
-    eager, _ = load_smollm2(attn_implementation="eager")
-    results = compute_extension_results(model, tokenizer, eager_model=eager)
-    out = results_path() if args.out is None else Path(args.out)
-    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    results = compute()
+    out = default_path if args.out is None else Path(args.out)
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out} in {results['seconds']} s")
+
+
+def _main() -> None:
+    from ..core.models import load_smollm2
+
+    def compute() -> dict:
+        model, tokenizer = load_smollm2()
+        eager, _ = load_smollm2(attn_implementation="eager")
+        return compute_extension_results(model, tokenizer, eager_model=eager)
+
+    precompute_cli("Precompute chapter 6's heavy results (fast on a GPU).", results_path(), compute)
 
 
 if __name__ == "__main__":
