@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
                      n=args.ring_n, error=point.ring_max_error, blocks=point.ring_blocks))
             for name, by_size in point.collectives.items():
                 print(f"{name}: {fit_alpha_beta(list(by_size), list(by_size.values())).describe()}")
+        dist.barrier()  # leave together: a gloo rank tearing down while its peer still works can abort (SIGABRT)
     finally:
         dist.destroy_process_group()
 
