@@ -201,5 +201,4 @@ def remembered(function: Callable) -> Callable:
                 os.replace(partial, path)  # readers see the whole file or none
         return result
 
-    wrapper.__remembered__ = True
     return wrapper

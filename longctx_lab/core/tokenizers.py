@@ -110,11 +110,7 @@ def unknown_token_fraction(tokenizer, text: str) -> float:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    ids = encode_text(tokenizer, text)
-    unk = getattr(tokenizer, "unk_token_id", None)
-    if not ids or unk is None:
-        return 0.0
-    return sum(i == unk for i in ids) / len(ids)
+    return _unknown_share(tokenizer, [text])
 
 
 def _unknown_share(tokenizer: Any, texts: list[str]) -> float:
