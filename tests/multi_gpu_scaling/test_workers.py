@@ -171,14 +171,14 @@ def test_scaling_probe_measures_and_checks():
     assert dist.is_available()
 
 
-def test_collective_costs_agree_across_ranks_and_grow_with_size():
+def test_collective_costs_agree_across_ranks():
     sizes = (1024, 1 << 22)
     per_rank = run_distributed(collective_costs, 2, sizes, 3, threads=1, timeout=120)
     assert per_rank[0] == per_rank[1]  # the slowest rank's best time, on every rank
     for name in ("all_reduce", "all_gather"):
         assert set(per_rank[0][name]) == set(sizes) and all(t > 0 for t in per_rank[0][name].values())
-    # 4 MB against 1 KB over loopback: copying 4096x the bytes cannot be as cheap, even on a busy machine
-    assert per_rank[0]["all_gather"][1 << 22] > per_rank[0]["all_gather"][1024]
+    # No ordering of the times is asserted: on a busy 2-core machine a 1 KB gather once took longer than a
+    # 4 MB one (best of 3). How cost grows with size is measured in the notebook and fitted (alpha, beta).
     assert COLLECTIVE_SIZES[0] == 1024 and COLLECTIVE_SIZES[-1] == 2 << 20
 
 
