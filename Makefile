@@ -17,7 +17,7 @@ WORKERS := -n 2 --dist loadfile
 EDITION := $(if $(filter zh%,$(LANG)),notebooks/zh,notebooks)
 LAB_LANG := $(if $(filter zh%,$(LANG)),zh,en)
 
-.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks editions
+.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks editions own-text-check
 
 setup: $(STAMP)
 
@@ -68,3 +68,8 @@ notebooks: editions
 			--inplace --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
 	done
 	$(PY) bench/notebook_times.py --from-outputs --write
+
+# Run every English chapter on another text, as LONGCTX_LAB_TEXT=… make lab would: does every cell still run?
+# (minutes per chapter: nothing is cached for a new text). make own-text-check TEXT=~/my_notes.txt
+own-text-check: setup
+	$(PY) tools/run_on_text.py "$(TEXT)"

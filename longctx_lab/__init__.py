@@ -31,6 +31,7 @@ _install_guard_from_env()
 from .core.models import *  # noqa: E402,F401,F403
 from .core.pretrained import *  # noqa: E402,F401,F403
 from .core.data import *  # noqa: E402,F401,F403
+from .core.own_text import *  # noqa: E402,F401,F403
 from .core.tokenizers import *  # noqa: E402,F401,F403
 from .start_here.seed import *  # noqa: E402,F401,F403
 from .chunking.plan import *  # noqa: E402,F401,F403

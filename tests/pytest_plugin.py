@@ -11,6 +11,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["LONGCTX_LAB_OFFLINE_GUARD"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The stored outputs were made on the kit's own texts: a learner's LONGCTX_LAB_TEXT must not leak in.
+os.environ.pop("LONGCTX_LAB_TEXT", None)
 
 import importlib.util  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -5,6 +5,7 @@
                   results (`python -m longctx_lab.context_extension.needle --precompute`)
     chinese.py    the Chinese haystack: needle trials in the Daodejing with an English or a Chinese needle, their
                   table, the cached grid (`python -m longctx_lab.context_extension.chinese --precompute`)
+    precompute.py the `--precompute` command line both cached-results files share, and the versions they record
     widgets.py    the live panels: RoPE frequencies per method and factor, the needle grid
     plots.py      frequency, perplexity, needle-heatmap and attention-mass figures
     exercises.py  the chapter's exercises

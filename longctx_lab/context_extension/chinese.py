@@ -18,7 +18,8 @@ from ..core.checked import MAX_SIZE, checked
 from ..core.checks import as_float, as_int
 from ..core.data import NEEDLE_LANGUAGES, data_dir, make_haystack
 from ..core.i18n import N_, cell, tr
-from .needle import _versions, needle_trial, precompute_cli
+from .needle import needle_trial
+from .precompute import precompute_cli, run_versions
 
 __all__ = ["compute_chinese_haystack", "haystack_table", "load_chinese_haystack"]
 
@@ -75,7 +76,7 @@ def compute_chinese_haystack(model, tokenizer, lengths: Sequence[int] = (1024, 2
         trials.append({"filler": filler, "language": language, **row, "filler_chars": filler_chars})
     return {"settings": {"model": "SmolLM2-135M-Instruct", "lengths": lengths, "depths": depths,
                          "conditions": [list(p) for p in pairs], "seed": seed, "n_distractors": 9, "max_new_tokens": 8},
-            "versions": _versions(model), "seconds": round(time.perf_counter() - started, 1), "trials": trials}
+            "versions": run_versions(model), "seconds": round(time.perf_counter() - started, 1), "trials": trials}
 
 
 @checked

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import platform
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -18,13 +18,15 @@ from typing import Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..core.checked import checked
 from ..chunking.plan import ChunkPlan
-from ..core.checked import MAX_SIZE
+from ..core.checked import MAX_SIZE, checked
 from ..core.checks import as_float, as_ids, as_int, check_causal_lm, check_choice, check_length
 from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_text, make_haystack
 from ..core.tokenizers import flag_unknown_tokens
+from ..core.i18n import tr
+from ..core.own_text import own_text_path
 from ..core.hf import cache_kwargs, mean_pool, new_cache, per_layer_attention, require_eager
+from .precompute import precompute_cli, run_versions
 from .rope import ROPE_METHODS, _check_factor, _check_method, use_rope_scaling
 
 __all__ = [
@@ -251,15 +253,10 @@ def load_extension_results(path: str | Path | None = None) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; create it with "
                                 "`python -m longctx_lab.context_extension.needle --precompute`")
+    if own_text_path() is not None:  # the stored curves and grid were measured on the kit's document
+        print(tr("note: these precomputed results were measured on the kit's long document, not on your text"),
+              file=sys.stderr)
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _versions(model) -> dict:
-    import transformers
-
-    device = model.device
-    return {"torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version(),
-            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"}
 
 
 @checked(ppl_tokens=(2, None), bin_size=(1, None), attention_tokens=(2, None))
@@ -309,28 +306,12 @@ def compute_extension_results(model, tokenizer, eager_model=None, ppl_tokens: in
                      "factor": factor, "ppl_tokens": ppl_tokens, "bin_size": bin_size, "methods": list(methods),
                      "lengths": list(lengths), "depths": list(depths), "grid_methods": list(grid_methods),
                      "seed": seed, "n_distractors": 9, "max_new_tokens": 8},
-        "versions": _versions(model),
+        "versions": run_versions(model),
         "seconds": round(time.perf_counter() - started, 1),
         "perplexity": curves,
         "needle": grid,
         "attention": attention,
     }
-
-
-def precompute_cli(description: str, default_path: Path, compute) -> None:
-    """The `--precompute [--out PATH]` command line shared by chapter 6's cached results: run `compute()`, write JSON."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--precompute", action="store_true", help="run everything and write the JSON")
-    parser.add_argument("--out", default=None, help=f"output path (default: {default_path})")
-    args = parser.parse_args()
-    if not args.precompute:
-        parser.error("nothing to do: pass --precompute")
-    results = compute()
-    out = default_path if args.out is None else Path(args.out)
-    out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out} in {results['seconds']} s")
 
 
 def _main() -> None:

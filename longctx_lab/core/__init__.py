@@ -8,6 +8,7 @@
     pretrained.py       load_pretrained: a bundled name, a local folder or a hub id, checked against free memory
     tokenizers.py       Qwen's Chinese-aware tokenizer (offline), the [UNK] share and its one-line note
     data.py             the bundled texts, the sentence splitter, the pass-key haystack
+    own_text.py         use_text / $LONGCTX_LAB_TEXT: the learner's own text in place of the long document
     offline.py          the socket guard that keeps tests and kernels off the network
     panels.py           the live-panel conventions: LivePanel, PanelView, ResultCache
     result_store.py     @remembered: heavy results kept on disk, keyed by code, arguments and settings

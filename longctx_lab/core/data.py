@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .checked import checked
 from .checks import as_float, as_int, check_choice
+from .own_text import own_text
 
 __all__ = [
     "Haystack", "answer_ids", "data_dir", "distractor_keys", "list_texts", "load_text", "make_haystack",
@@ -71,6 +72,9 @@ def list_texts() -> list[str]:
 def load_text(name: str = "long_document") -> str:
     """The bundled text called `name` (see list_texts()), with surrounding whitespace removed.
 
+    While your own text is in use (`use_text`, $LONGCTX_LAB_TEXT), "long_document" is your text and
+    "short_paragraph" its first paragraph.
+
     Taught in 00_start_here, § The kit's texts.
     """
     if not isinstance(name, str):
@@ -78,6 +82,9 @@ def load_text(name: str = "long_document") -> str:
     valid = list_texts()
     if name not in valid:
         raise ValueError(f"name={name!r} is not a bundled text; valid names: {valid}")
+    learners = own_text(name)  # set by use_text() or $LONGCTX_LAB_TEXT: stands in for long_document
+    if learners is not None:
+        return learners
     for suffix in _TEXT_SUFFIXES:
         path = data_dir() / f"{name}{suffix}"
         if path.is_file():

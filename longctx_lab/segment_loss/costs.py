@@ -16,7 +16,7 @@ from ..chunking.plan import ChunkPlan
 from ..core.checks import as_ids, as_int, check_causal_lm, check_length
 from .loss import _windows_nll
 
-__all__ = ["SegmentGradients", "segment_gradients", "phrase_token_spans", "forward_cost"]
+__all__ = ["SegmentGradients", "segment_gradients", "phrase_token_spans", "recurring_phrases", "forward_cost"]
 
 
 @checked
@@ -87,12 +87,59 @@ def phrase_token_spans(tokenizer, text: str, phrase: str, n_tokens: int) -> list
     if not isinstance(phrase, str) or not phrase:
         raise ValueError(f"phrase must be a non-empty str, got {phrase!r}")
     offsets = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)["offset_mapping"][:n_tokens]
+    return _mention_spans(offsets, text, phrase)
+
+
+def _mention_spans(offsets: list[tuple[int, int]], text: str, phrase: str) -> list[tuple[int, int]]:
+    """Token ranges of each mention of `phrase`, given the tokens' character offsets into `text`."""
     spans = []
     for match in re.finditer(re.escape(phrase), text):
         inside = [t for t, (start, end) in enumerate(offsets) if start < match.end() and end > match.start()]
         if inside:
             spans.append((inside[0], inside[-1] + 1))
     return spans
+
+
+# Candidate phrases: a run of capitalised words (names: "Greywater Junction"), a long lower-case word, or two to
+# four Chinese characters (Chinese has no spaces, so every short run is a candidate word).
+_CANDIDATE = re.compile(r"[A-Z][^\W\d_]+(?:[ -][A-Z][^\W\d_]+)*|[^\W\d_A-Z]{7,}|[\u4e00-\u9fff]{2,4}")
+
+
+@checked
+def recurring_phrases(tokenizer, text: str, per_token: torch.Tensor, k: int, top: int = 4) -> list[str]:
+    """Phrases of `text` mentioned again in a later segment of k, those costliest at first sight first.
+
+    `per_token` is a full-context run's per-token NLL (entry t = NLL of token t) over the first
+    len(per_token) tokens. A phrase qualifies when it spans at least two tokens and a later mention starts
+    in a later segment than the first; it is ranked by the NLL of its first mention's tokens after the
+    first (what copying can save). Taught in 02_segment_loss, § Facts that recur far apart.
+    """
+    k, top = as_int("k", k, 2), as_int("top", top, 1)
+    if per_token.dim() != 1:
+        raise ValueError(f"per_token must be 1-D (one NLL per token), got shape {tuple(per_token.shape)}")
+    n_tokens = per_token.numel()
+    offsets = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)["offset_mapping"][:n_tokens]
+    seen, scored = set(), []
+    for match in _CANDIDATE.finditer(text):
+        phrase = match.group()
+        if phrase in seen:
+            continue
+        seen.add(phrase)
+        if len(re.findall(re.escape(phrase), text)) < 2:
+            continue
+        spans = _mention_spans(offsets, text, phrase)
+        if len(spans) < 2 or spans[0][1] - spans[0][0] < 2:
+            continue
+        (s0, e0), later = spans[0], [s for s, _ in spans[1:] if s // k > spans[0][0] // k]
+        if later:
+            scored.append((float(per_token[s0 + 1:e0].nansum()), phrase))
+    chosen: list[str] = []
+    for _, phrase in sorted(scored, key=lambda item: (-item[0], item[1])):
+        if not any(phrase in other or other in phrase for other in chosen):  # "Hill" once "Skelding Hill" is in
+            chosen.append(phrase)
+        if len(chosen) == top:
+            break
+    return chosen
 
 
 # Lines the profiler's C++ side (kineto) writes straight to file descriptor 2 at every start and stop,
