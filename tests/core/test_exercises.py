@@ -26,8 +26,9 @@ from longctx_lab.core.exercise_kit import ____, Exercise, Invalid, is_placeholde
 from longctx_lab.multi_gpu_scaling import exercises as scaling
 from longctx_lab.segment_loss import exercises as segment_loss
 from longctx_lab.start_here import exercises as start_here
+from longctx_lab.your_own_model import exercises as own_model
 
-CHAPTERS = [start_here, chunking, segment_loss, attention, scaling, compression, extension]
+CHAPTERS = [start_here, chunking, segment_loss, attention, scaling, compression, extension, own_model]
 ALL = [(chapter.__name__.split(".")[1], exercise) for chapter in CHAPTERS for exercise in chapter.EXERCISES]
 IDS = [f"{chapter}.{exercise.title}" for chapter, exercise in ALL]
 EXERCISES = [exercise for _, exercise in ALL]
@@ -444,6 +445,23 @@ ANTICIPATED = [
     (extension.first_miss_length, 4096, "wrong", "still ranks first at every depth"),
     (extension.first_miss_length, 5000, "invalid", "not a length of the grid"),
     (extension.first_miss_length, "8192", "invalid", "expected a whole number, got the string '8192'"),
+    (own_model.int8_cache_fits, 2083333, "correct", "well done"),
+    (own_model.int8_cache_fits, 2236962, "wrong", "24 GiB"),
+    (own_model.int8_cache_fits, 1041666, "wrong", "fp16 cache"),
+    (own_model.int8_cache_fits, 694444, "wrong", "query heads"),
+    (own_model.int8_cache_fits, 4166666, "wrong", "keys only"),
+    (own_model.int8_cache_fits, 62500000, "wrong", "one layer's cache"),
+    (own_model.int8_cache_fits, -5, "invalid", "positive number of tokens"),
+    (own_model.rope_factor_needed, 4, "correct", "well done"),
+    (own_model.rope_factor_needed, 0.25, "wrong", "inverse"),
+    (own_model.rope_factor_needed, 3, "wrong", "extra positions"),
+    (own_model.rope_factor_needed, 2, "wrong", "doublings"),
+    (own_model.rope_factor_needed, 8, "wrong", "too large"),
+    (own_model.batch_on_a_small_gpu, 83886, "correct", "well done"),
+    (own_model.batch_on_a_small_gpu, 335544, "wrong", "fits one sequence"),
+    (own_model.batch_on_a_small_gpu, 86805, "wrong", "leaves out the weights"),
+    (own_model.batch_on_a_small_gpu, 80967, "wrong", "fp32"),
+    (own_model.batch_on_a_small_gpu, 167772, "wrong", "int8"),
 ]
 
 
@@ -545,3 +563,9 @@ def test_feedback_is_translated_when_shown(monkeypatch):
         "counts too.» (Stuck? call .hint())»")
     assert repr(wrong).startswith("«✘ not yet»: ")
     assert chunking.count_chunks.check(11).message == "«Count the chunks — well done.»"
+
+
+def test_chapter_7_questions_state_smollm2s_real_config():
+    shape = own_model._smollm2()
+    assert {key: own_model.SHOWN[key] for key in ("layers", "q_heads", "kv_heads", "head_dim", "trained")} == {
+        key: shape[key] for key in ("layers", "q_heads", "kv_heads", "head_dim", "trained")}
