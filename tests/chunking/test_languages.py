@@ -10,22 +10,14 @@ from hypothesis import strategies as st
 from longctx_lab import (bits_per_byte, bits_per_character, chunk_sentences, chunk_text, decodes_cleanly,
                          load_qwen_tokenizer, load_text, sentence_token_spans, spans_kept_whole, split_sentences,
                          token_inflation)
+from tests.smol import smol_tokenizer
 
 ZH = "长文本先被分割成多个固定长度的片段，再分别送入模型。"  # 26 characters, written for this test
 
 
 @pytest.fixture(scope="module")
 def smol():
-    from transformers import AutoTokenizer
-
-    from longctx_lab import smollm2_cache_path
-
-    path = smollm2_cache_path()
-    if (path / "tokenizer.json").is_file():
-        return AutoTokenizer.from_pretrained(str(path))
-    from longctx_lab import load_smollm2
-
-    return load_smollm2()[1]
+    return smol_tokenizer()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from longctx_lab.core import data as D
+from tests.smol import smol_tokenizer
 from longctx_lab.core.data import (
     answer_ids,
     data_dir,
@@ -29,14 +30,7 @@ RECURRING = [
 
 @pytest.fixture(scope="module")
 def smol():
-    from transformers import AutoTokenizer
-
-    from longctx_lab.core.models import load_smollm2, smollm2_cache_path
-
-    path = smollm2_cache_path()
-    if (path / "tokenizer.json").is_file():  # the converted cache: loads in well under a second
-        return AutoTokenizer.from_pretrained(str(path))
-    return load_smollm2()[1]
+    return smol_tokenizer()
 
 
 @pytest.fixture(scope="module")

@@ -1,34 +1,20 @@
 """Tests of recurring_phrases: chapter 2's recurring names are found in the text given, not typed in."""
 from __future__ import annotations
 
-import functools
-
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from longctx_lab import phrase_token_spans, recurring_phrases
+from tests.smol import smol_tokenizer
 
 FILLER = "The day was calm and the road was long. " * 6
 
 
-@functools.cache
-def _smol_tokenizer():
-    """SmolLM2's fast tokenizer (character offsets), from the converted cache when it is there."""
-    from transformers import AutoTokenizer
-
-    from longctx_lab.core.models import load_smollm2, smollm2_cache_path
-
-    path = smollm2_cache_path()
-    if (path / "tokenizer.json").is_file():
-        return AutoTokenizer.from_pretrained(str(path))
-    return load_smollm2()[1]
-
-
 @pytest.fixture(scope="module")
 def tok():
-    return _smol_tokenizer()
+    return smol_tokenizer()
 
 
 def _n(tok, text):
@@ -67,7 +53,7 @@ def test_chinese_text_gives_chinese_phrases(tok):
 @settings(max_examples=25, deadline=None)
 @given(k=st.integers(2, 64), top=st.integers(1, 6), seed=st.integers(0, 1000))
 def test_results_are_distinct_non_nested_and_at_most_top(k, top, seed):
-    tok = _smol_tokenizer()
+    tok = smol_tokenizer()
     text = f"Greywater Junction and Skelding Hill. {FILLER} Greywater Junction. Skelding Hill. Greywater."
     per_token = torch.rand(_n(tok, text), generator=torch.Generator().manual_seed(seed))
     found = recurring_phrases(tok, text, per_token, k=k, top=top)
