@@ -64,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.lang:
         set_language(args.lang)
-    card = report_card(args.model, text=text, max_tokens=args.max_tokens, method=args.method, factor=args.factor,
-                       name=name)
+    try:
+        card = report_card(args.model, text=text, max_tokens=args.max_tokens, method=args.method, factor=args.factor,
+                           name=name)
+    except ValueError as exc:  # a model the report does not apply to (an encoder), or one that is not here
+        parser.exit(2, f"{parser.prog} report: error: {exc}\n")
     paths = card.write(out)
     print(card.as_dict()["verdict_sentence"])
     for key in ("html", "md", "json"):

@@ -131,7 +131,7 @@ def alternative_scaling(model, method: str, factor: float, n_tokens: int) -> tup
     return "yarn", float(max(2, math.ceil(n_tokens / trained)))
 
 
-@checked
+@checked(text_tokens=(1, None))
 def measure_loss_by_position(model, input_ids: torch.Tensor, lengths: Sequence[int] | None = None,
                              text_tokens: int | None = None, method: str = "none", factor: float = 1.0) -> dict:
     """Mean loss by token position in one long forward, and for each length what its far half of context is worth.
@@ -200,14 +200,12 @@ def measure_needle_grid(model, tokenizer, lengths: Sequence[int], depths: Sequen
     depths = [as_float("depths", d, 0, 1) for d in depths]
     if not lengths or not depths:
         raise ValueError(f"lengths={lengths} and depths={depths} must both be non-empty")
-    found, rank = [], []
-    cells = [(n, d) for n in lengths for d in depths]
-    for n, d in tqdm(cells, desc=tr("report card: pass key"), leave=False):
-        trial = _needle(model, tokenizer, n, d, method, factor)
-        if d == depths[0]:
-            found.append([]), rank.append([])
-        found[-1].append(bool(trial["found"]))
-        rank[-1].append(int(trial["rank"]))
+    found = [[False] * len(depths) for _ in lengths]
+    rank = [[0] * len(depths) for _ in lengths]
+    cells = [(i, j) for i in range(len(lengths)) for j in range(len(depths))]
+    for i, j in tqdm(cells, desc=tr("report card: pass key"), leave=False):
+        trial = _needle(model, tokenizer, lengths[i], depths[j], method, factor)
+        found[i][j], rank[i][j] = bool(trial["found"]), int(trial["rank"])
     return {"lengths": lengths, "depths": depths, "found": found, "rank": rank}  # found[i][j]: lengths[i], depths[j]
 
 

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..core.checked import checked
 from ..core.checks import check_causal_lm, check_choice
 from ..core.data import load_text
-from ..core.i18n import cell, tr
+from ..core.i18n import N_, cell, tr
 from ..core.pretrained import OfflineModelError, load_pretrained
 from ..context_extension.rope import ROPE_METHODS
 from . import measurements as M
@@ -31,6 +31,8 @@ __all__ = ["DEFAULT_MAX_TOKENS", "MIN_TOKENS", "ReportCard", "compare_reports", 
 DEFAULT_MAX_TOKENS = 8192  # SmolLM2's trained length: the whole report in about 3 minutes on 2 CPU cores
 MIN_TOKENS = 128  # below this the grid collapses to one or two lengths
 MAX_TOKENS = 2**20
+BOUNDS = {"needle": N_("the pass key"), "perplexity": N_("perplexity"), "loss": N_("the far context's gain"),
+          "measured": N_("the longest length measured")}
 
 
 @checked
@@ -197,7 +199,7 @@ def report_card(model: str | torch.nn.Module, tokenizer=None, *, text: str | Non
         sections["attention"] = M.measure_attention(model, ids[:max(32, min(1024, n // 8))], method, factor)
         steps.update()
         step(tr("prefill cost"))
-        sections["prefill"] = M.measure_prefill(model, ids, [max(16, n // d) for d in (32, 16, 8, 4)], method, factor)
+        sections["prefill"] = M.measure_prefill(model, ids, sorted({max(16, n // d) for d in (32, 16, 8, 4)}), method, factor)
         steps.update()
         step(tr("int8 KV cache"))
         sections["kv_int8"] = M.measure_kv_int8(model, ids[:max(64, n // 4)], method, factor)
@@ -240,7 +242,7 @@ def compare_reports(*cards: ReportCard) -> str:
         (tr("perplexity beyond it"), lambda c: main_run(c)["beyond"]),
         (tr("pass keys found"), needle),
         (tr("effective context (tokens)"), lambda c: c.verdict["tokens"]),
-        (tr("bound by"), lambda c: c.verdict["bound"]),
+        (tr("bound by"), lambda c: tr(BOUNDS[c.verdict["bound"]])),
         (tr("seconds"), lambda c: c.elapsed_s),
     ]
     lines = ["| | " + " | ".join(c.name for c in cards) + " |", "|---|" + "---|" * len(cards)]

@@ -75,8 +75,15 @@ def effective_context(lengths: Sequence[int], found: Sequence[Sequence[bool]], d
             "rule": {"blowup": blowup, "min_gain": min_gain}}
 
 
+@checked(shortest=(1, None))
 def verdict_sentence(verdict: dict, shortest: int) -> str:
-    """The verdict in one sentence, in the learner's language, naming which limit bound it."""
+    """The verdict in one sentence, in the learner's language, naming which limit bound it.
+
+    `verdict` is what effective_context returns; `shortest` the shortest length measured.
+    Taught in 07_your_own_model, § Reading the report card.
+    """
+    if verdict.get("bound") not in REASONS or not isinstance(verdict.get("reason"), dict):
+        raise ValueError(f"verdict must be a dict returned by effective_context, got keys {sorted(verdict)}")
     reason = tr(REASONS[verdict["bound"]], **{k: v for k, v in verdict["reason"].items() if v is not None})
     if verdict["tokens"]:
         return tr(VERDICTS["some"], tokens=verdict["tokens"], reason=reason)
