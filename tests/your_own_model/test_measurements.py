@@ -70,7 +70,7 @@ def test_needle_attention_prefill_kv(family):
     else:
         curve = L.kv_quant_curve(m, ids, (None, 8), window=8, group=4, chunk=4)
         assert kv["ppl_fp"] == pytest.approx(curve[0].ppl, rel=1e-3) and kv["ppl_int8"] == pytest.approx(
-            curve[1].ppl, rel=1e-3) and 0 < kv["memory_ratio"] < 1
+            curve[1].ppl, rel=1e-3) and kv["memory_ratio"] > 0  # head_dim 4: scales outweigh the savings
 
 
 def test_attention_switches_to_eager_and_back():
