@@ -279,7 +279,8 @@ def measure_kv_int8(model, input_ids: torch.Tensor, method: str = "none", factor
 @remembered
 def _kv(model, ids: torch.Tensor, method: str, factor: float, window: int, group: int, chunk: int) -> dict:
     with _scaling(model, method, factor):
-        full, eight = kv_quant_curve(model, ids, (None, 8), window=window, group=group, chunk=chunk)
+        device = next(model.parameters()).device  # kv_quant_curve feeds the ids to the model as they are
+        full, eight = kv_quant_curve(model, ids.to(device), (None, 8), window=window, group=group, chunk=chunk)
     return {"measured": True, "n_tokens": ids.numel(), "ppl_fp": round(full.ppl, 4), "ppl_int8": round(eight.ppl, 4),
             "delta_ppl": round(eight.ppl - full.ppl, 4), "memory_ratio": round(eight.memory_ratio, 4),
             "n_quantized": eight.n_quantized, "window": window, "group": group}

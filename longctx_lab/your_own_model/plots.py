@@ -10,6 +10,7 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from ..core.drawing import decade_limits  # noqa: F401  (imports drawing: CJK fonts are prepared before any figure)
 from ..core.i18n import fig_tr
@@ -25,6 +26,15 @@ def _figure() -> tuple[Figure, object]:
     return fig, fig.add_subplot()
 
 
+def _plain_log_axes(ax, lengths) -> None:
+    """Log axes labelled with plain numbers (the measured lengths across, 20 not 2×10¹ up)."""
+    ax.set_xticks(lengths, [str(n) for n in lengths])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    # label the minor ticks at 2× and 5× too, so a range inside one decade still reads
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}".lstrip("0.")[:1] in "25" else ""))
+
+
 def loss_figure(section: dict) -> Figure:
     """Mean loss per doubling position bin (log x): a falling curve means more context keeps helping.
 
@@ -32,7 +42,7 @@ def loss_figure(section: dict) -> Figure:
     """
     fig, ax = _figure()
     edges = section["edges"]
-    ax.step(edges[:-1], section["nll"], where="post", color="C0")
+    ax.step(edges, section["nll"] + section["nll"][-1:], where="post", color="C0")  # the last bin drawn to its end
     ax.set_xscale("log", base=2)
     if section.get("repeat_from"):
         ax.axvline(section["repeat_from"], color="grey", linestyle=":", label=fig_tr("the text repeats from here"))
@@ -56,6 +66,7 @@ def perplexity_figure(section: dict) -> Figure:
         ax.axvline(section["trained_positions"], color="grey", linestyle="--", label=fig_tr("trained length"))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    _plain_log_axes(ax, section["lengths"])
     ax.set_xlabel(fig_tr("context length (tokens)"))
     ax.set_ylabel(fig_tr("perplexity of the last half"))
     ax.set_title(fig_tr("Perplexity inside and beyond the trained length"))
@@ -110,6 +121,7 @@ def prefill_figure(section: dict) -> Figure:
     ax.plot(section["lengths"], section["seconds"], marker="o", color="C0")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    _plain_log_axes(ax, section["lengths"])
     ax.set_xlabel(fig_tr("context length (tokens)"))
     ax.set_ylabel(fig_tr("prefill time (s)"), color="C0")
     right = ax.twinx()

@@ -150,6 +150,9 @@ def blocks(card) -> list:
                     f"{settings['method']} ×{settings['factor']:g}", seconds=card.elapsed_s)),
            ("h2", tr(TITLES["verdict"])),
            ("verdict", verdict_sentence(card.verdict, settings["lengths"][0])),
+           *([("p", tr("Past {n} tokens the text repeats, so the longest lengths test whether the model finds and "
+                       "copies text it read far back, not whether it understands new text that far.",
+                       n=settings["text_tokens"]))] if card.verdict["tokens"] > settings["text_tokens"] else []),
            ("h2", tr(TITLES["config"])), *_config_blocks(card.config)]
     makers = {"loss": _loss_blocks, "perplexity": lambda x: _perplexity_blocks(x, card.config),
               "needle": _needle_blocks, "attention": _attention_blocks, "prefill": _prefill_blocks, "kv_int8": _kv_blocks}
