@@ -443,6 +443,21 @@ EXAMPLES: dict[str, Example] = {
     "trained_positions": Example(lambda fx: {"config": _llama_config()}),
     "verdict_sentence": Example(lambda fx: {"verdict": __import__("longctx_lab").effective_context(
         [64, 128], [[True], [False]], [0.5], [10.0, 11.0], 10.0, [0.1, 0.05]), "shortest": 64}),
+    # ---- 07 your own model: figures
+    "your_own_model.plots.attention_figure": Example(lambda fx: {"section": {"mean_distance": [3.0, 5.0],
+                                                                             "sink_mass": [0.2, 0.5]}}),
+    "your_own_model.plots.figure_png": Example(lambda fx: {"fig": __import__("matplotlib.figure").figure.Figure()}),
+    "your_own_model.plots.loss_figure": Example(lambda fx: {"section": {"edges": [1, 2, 4], "nll": [5.0, 4.0],
+                                                                        "repeat_from": 3}}),
+    "your_own_model.plots.needle_figure": Example(lambda fx: {"section": {"lengths": [64, 128], "depths": [0.5],
+                                                                          "found": [[True], [False]],
+                                                                          "rank": [[1], [3]]}}),
+    "your_own_model.plots.perplexity_figure": Example(lambda fx: {"section": {
+        "lengths": [64, 128], "trained_positions": 100,
+        "runs": [{"method": "none", "factor": 1.0, "ppl_last_half": [10.0, 30.0]}]}}),
+    "your_own_model.plots.prefill_figure": Example(lambda fx: {"section": {"lengths": [64, 128], "seconds": [0.1, 0.3],
+                                                                           "peak_bytes": [10**6, 3 * 10**6]}}),
+    "your_own_model.plots.report_figures": Example(lambda fx: {"sections": {}}),
     # ---- 00 start here
     "start_here.widgets.render_cost_view": Example(lambda fx: {"n": 1024, "k": 128}),
     "start_here.widgets.cost_panel": Example(),

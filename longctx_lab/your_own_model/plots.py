@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from ..core.drawing import decade_limits  # noqa: F401  (imports drawing: CJK fonts are prepared before any figure)
+from ..core.checked import checked
 from ..core.i18n import fig_tr
 
 __all__ = ["attention_figure", "figure_png", "loss_figure", "needle_figure", "perplexity_figure", "prefill_figure",
@@ -35,6 +36,7 @@ def _plain_log_axes(ax, lengths) -> None:
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}".lstrip("0.")[:1] in "25" else ""))
 
 
+@checked
 def loss_figure(section: dict) -> Figure:
     """Mean loss per doubling position bin (log x): a falling curve means more context keeps helping.
 
@@ -53,6 +55,7 @@ def loss_figure(section: dict) -> Figure:
     return fig
 
 
+@checked
 def perplexity_figure(section: dict) -> Figure:
     """Perplexity in each length's last half, one line per RoPE setting, the trained length marked.
 
@@ -74,6 +77,7 @@ def perplexity_figure(section: dict) -> Figure:
     return fig
 
 
+@checked
 def needle_figure(section: dict) -> Figure:
     """The pass-key grid: length down, depth across, green = found, each cell labelled with the key's rank.
 
@@ -94,6 +98,7 @@ def needle_figure(section: dict) -> Figure:
     return fig
 
 
+@checked
 def attention_figure(section: dict) -> Figure:
     """Per layer: mean attention distance (left axis) and first-token sink mass (right axis).
 
@@ -112,6 +117,7 @@ def attention_figure(section: dict) -> Figure:
     return fig
 
 
+@checked
 def prefill_figure(section: dict) -> Figure:
     """Prefill time (left axis) and peak memory (right axis) against length, both on log scales.
 
@@ -136,6 +142,7 @@ DRAWERS = {"loss": loss_figure, "perplexity": perplexity_figure, "needle": needl
            "attention": attention_figure, "prefill": prefill_figure}
 
 
+@checked
 def report_figures(sections: dict) -> dict[str, Figure]:
     """Every figure the report has data for, keyed by section name.
 
@@ -146,6 +153,7 @@ def report_figures(sections: dict) -> dict[str, Figure]:
     return {key: draw(sections[key]) for key, draw in DRAWERS.items() if sections.get(key)}
 
 
+@checked(dpi=(10, 600))
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:
     """A figure as PNG bytes.
 
