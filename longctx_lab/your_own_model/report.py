@@ -32,7 +32,7 @@ DEFAULT_MAX_TOKENS = 8192  # SmolLM2's trained length: the whole report in about
 MIN_TOKENS = 128  # below this the grid collapses to one or two lengths
 MAX_TOKENS = 2**20
 BOUNDS = {"needle": N_("the pass key"), "perplexity": N_("perplexity"), "loss": N_("the far context's gain"),
-          "measured": N_("the longest length measured")}
+          "measured": N_("the longest length measured"), "positions": N_("the learned positions")}
 
 
 @checked
@@ -174,7 +174,7 @@ def report_card(model: str | torch.nn.Module, tokenizer=None, *, text: str | Non
     n = lengths[-1]
     text = load_text("long_document") if text is None else text
     ids, text_tokens = M.report_text_ids(tokenizer, text, n)
-    steps = tqdm(total=7, desc=tr("report card"), leave=False)
+    steps = tqdm(total=6, desc=tr("report card"), leave=False)
     sections: dict = {}
 
     def step(what: str) -> None:
@@ -199,7 +199,8 @@ def report_card(model: str | torch.nn.Module, tokenizer=None, *, text: str | Non
         sections["attention"] = M.measure_attention(model, ids[:max(32, min(1024, n // 8))], method, factor)
         steps.update()
         step(tr("prefill cost"))
-        sections["prefill"] = M.measure_prefill(model, ids, sorted({max(16, n // d) for d in (32, 16, 8, 4)}), method, factor)
+        prefill_lengths = sorted({max(16, n // d) for d in (32, 16, 8, 4)})  # short: timings are never stored
+        sections["prefill"] = M.measure_prefill(model, ids, prefill_lengths, method, factor)
         steps.update()
         step(tr("int8 KV cache"))
         sections["kv_int8"] = M.measure_kv_int8(model, ids[:max(64, n // 4)], method, factor)
@@ -210,6 +211,8 @@ def report_card(model: str | torch.nn.Module, tokenizer=None, *, text: str | Non
     verdict = effective_context(lengths, sections["needle"]["found"], M.DEPTHS, main["ppl_last_half"], reference,
                                 sections["loss"]["context_gain"])
     verdict["reference_ppl"] = reference
+    if verdict["bound"] == "measured" and not rope:  # no longer run exists: the position table ends here
+        verdict["bound"], verdict["reason"] = "positions", {"length": n, "trained": trained}
     settings = {"max_tokens": n, "method": method, "factor": factor, "lengths": lengths, "depths": list(M.DEPTHS),
                 "text_tokens": text_tokens, "repeated": text_tokens < n, "device": str(next(model.parameters()).device)}
     return ReportCard(str(label), config, sections, verdict, settings, round(time.perf_counter() - started, 1))

@@ -26,6 +26,8 @@ REASONS = {
     "perplexity": N_("perplexity blew up at {length} tokens ({ratio:.1f} × the in-window level)"),
     "loss": N_("at {length} tokens the context before the last half no longer lowered the loss"),
     "measured": N_("every measured length passed; run with --max-tokens {suggest} to look further"),
+    "positions": N_("every measured length passed, up to the {trained} learned positions the model has (there "
+                    "are none past them)"),
 }
 VERDICTS = {
     "some": N_("This model effectively uses about {tokens} tokens of context on this text: {reason}."),

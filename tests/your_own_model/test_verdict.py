@@ -62,3 +62,9 @@ def test_bad_shapes_are_refused():
         L.effective_context(LENGTHS, ALL[:2], DEPTHS, [1.0] * 4, 1.0, [1.0] * 4)
     with pytest.raises(ValueError, match="increasing"):
         L.effective_context(LENGTHS[::-1], ALL, DEPTHS, [1.0] * 4, 1.0, [1.0] * 4)
+
+
+def test_learned_positions_name_their_own_limit():
+    set_language("en")
+    v = dict(verdict(), bound="positions", reason={"length": 1008, "trained": 1024})
+    assert "up to the 1024 learned positions" in L.verdict_sentence(v, 128)
