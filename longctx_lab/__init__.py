@@ -13,6 +13,7 @@ The package mirrors the course: the code behind notebook `NN_name.ipynb` lives i
     multi_gpu_scaling/  04_multi_gpu_scaling: torch.distributed workers, scaling, collectives, ring attention
     compression/        05_compression: pruning, int8, distillation, the yardstick, the KV cache
     context_extension/  06_context_extension: RoPE and its scaling, perplexity past the trained length, needles
+    your_own_model/     07_your_own_model: any model and text, the long-context report card
 
 Each chapter folder holds its technique modules plus its own `widgets.py`, `plots.py` and
 `exercises.py`; its `__init__.py` says what the chapter teaches and lists the files. Imports point
@@ -52,6 +53,10 @@ from .compression.kv_cache import *  # noqa: E402,F401,F403
 from .context_extension.rope import *  # noqa: E402,F401,F403
 from .context_extension.needle import *  # noqa: E402,F401,F403
 from .context_extension.chinese import *  # noqa: E402,F401,F403
+from .your_own_model.config_card import *  # noqa: E402,F401,F403
+from .your_own_model.measurements import *  # noqa: E402,F401,F403
+from .your_own_model.verdict import *  # noqa: E402,F401,F403
+from .your_own_model.report import *  # noqa: E402,F401,F403
 from .core.i18n import set_language  # noqa: E402,F401
 
 __version__ = "0.1.0"

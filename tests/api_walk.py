@@ -9,6 +9,7 @@ None where None is not allowed, NaN/inf, sizes 0, -1 and 10**12, empty inputs, a
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import math
 import signal
@@ -20,7 +21,7 @@ import torch
 import longctx_lab
 
 CHAPTERS = ["start_here", "chunking", "segment_loss", "attention", "multi_gpu_scaling", "compression",
-            "context_extension"]
+            "context_extension", "your_own_model"]
 KINDS = ["widgets", "plots", "exercises"]
 ROOT_NAMES = [line.strip() for line in (Path(__file__).parent / "public_names.txt").read_text().splitlines()
               if line.strip()]
@@ -35,6 +36,8 @@ def public_callables() -> dict[str, object]:
             found[name] = obj
     for chapter in CHAPTERS:
         for kind in KINDS:
+            if importlib.util.find_spec(f"longctx_lab.{chapter}.{kind}") is None:
+                continue  # a chapter still being written (test_layout insists on all three once its notebook exists)
             module = importlib.import_module(f"longctx_lab.{chapter}.{kind}")
             for name in module.__all__:
                 obj = getattr(module, name)
@@ -47,6 +50,8 @@ def exercises() -> dict[str, object]:
     """Every exercise of every chapter, keyed "chapter.name"."""
     found = {}
     for chapter in CHAPTERS:
+        if importlib.util.find_spec(f"longctx_lab.{chapter}.exercises") is None:
+            continue
         module = importlib.import_module(f"longctx_lab.{chapter}.exercises")
         for name in module.__all__:
             obj = getattr(module, name)

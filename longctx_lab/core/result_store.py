@@ -94,7 +94,12 @@ def _tensor_bytes(tensor: torch.Tensor, digest) -> None:
 def _module_digest(module: torch.nn.Module) -> bytes:
     """A hash of a module's class, mode and every tensor of its state; reused while no tensor changed in place."""
     state = module.state_dict(keep_vars=True)
-    versions = tuple((name, id(t), t._version, t.data_ptr()) if isinstance(t, torch.Tensor) else (name, id(t))
+    # Non-persistent buffers and the rotary embedding's settings too: use_rope_scaling swaps the rotary module
+    # (new inv_freq, rope_type, attention_scaling) without touching the state dict or the config.
+    state.update({f"buffer {name}": b for name, b in module.named_buffers() if f"{name}" not in state})
+    rope = tuple((name, getattr(m, "rope_type", None), getattr(m, "attention_scaling", None), id(m))
+                 for name, m in module.named_modules() if hasattr(m, "rope_type"))
+    versions = (rope,) + tuple((name, id(t), t._version, t.data_ptr()) if isinstance(t, torch.Tensor) else (name, id(t))
                      for name, t in state.items())
     known = _module_digests.get(module)
     if known is not None and known[0] == versions:
@@ -104,6 +109,7 @@ def _module_digest(module: torch.nn.Module) -> bytes:
     config = getattr(module, "config", None)
     if config is not None and hasattr(config, "to_json_string"):
         digest.update(config.to_json_string().encode())
+    digest.update(repr([r[:3] for r in rope]).encode())
     for name, value in state.items():  # tensors, and the (weight, bias) tuples of quantized Linear layers
         digest.update(name.encode())
         fingerprint(value, digest)

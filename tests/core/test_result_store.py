@@ -163,3 +163,19 @@ def test_two_processes_asking_at_once_compute_once(store):
             for _ in range(2)]
     outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
     assert outputs == ["8.0", "8.0"] and log.read_text().count("computed") == 1
+
+
+@pytest.mark.parametrize("method", ["linear", "dynamic", "yarn"])
+def test_rope_scaling_changes_the_key(method):
+    """use_rope_scaling swaps the rotary module (non-persistent inv_freq, rope_type): a stored unscaled result must not answer."""
+    import longctx_lab as L
+
+    model = L.tiny_lm(hidden_size=16, n_layers=1, vocab_size=16)
+
+    def heavy(m):
+        return 0
+
+    plain = result_key(heavy, (model,), {})
+    with L.use_rope_scaling(model, method, 2.0):
+        scaled = result_key(heavy, (model,), {})
+    assert scaled != plain and result_key(heavy, (model,), {}) == plain

@@ -1,0 +1,67 @@
+"""`python -m longctx_lab report` end to end, in a fresh interpreter: each random architecture saved to a folder, and SmolLM2."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import DECODERS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "longctx_lab", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=300)
+
+
+def check_outputs(out: Path) -> dict:
+    data = json.loads((out / "report.json").read_text())
+    html = (out / "report.html").read_text()
+    assert '<img alt="needle" src="data:image/png;base64,' in html
+    assert not re.search(r'(src|href)\s*=\s*["\']?https?://', html)
+    assert (out / "report.md").read_text().startswith("# ") and (out / "needle.png").is_file()
+    return data
+
+
+@pytest.mark.parametrize("family", DECODERS)
+def test_report_on_a_saved_random_model(family, saved_models, tmp_path):
+    result = run("report", str(saved_models[family]), "--max-tokens", "128", "--out", str(tmp_path / "out"),
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = check_outputs(tmp_path / "out")
+    assert data["config"]["model_type"] == family and data["settings"]["lengths"] == [64, 128]
+
+
+def test_an_encoder_is_refused_clearly(saved_models, tmp_path):
+    result = run("report", str(saved_models["bert"]), "--max-tokens", "128", cwd=tmp_path)
+    assert result.returncode == 2 and "encoder without a next-token head" in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_smollm2_in_chinese_with_the_default_folder(tmp_path):
+    result = run("report", "smollm2", "--max-tokens", "512", "--lang", "zh", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = check_outputs(tmp_path / "report-smollm2")
+    assert data["config"]["trained_positions"] == 8192 and data["settings"]["lengths"] == [64, 128, 256, 512]
+    assert re.search(r"[\u4e00-\u9fff]", data["verdict_sentence"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-tokens", "5"], "--max-tokens=5 is out of range"),
+    (["--max-tokens", "many"], "is not an int"),
+    (["--factor", "2"], "needs --method"),
+    (["--method", "yarn", "--factor", "0.5"], "--factor=0.5 is out of range"),
+    (["--method", "stretch"], "invalid choice"),
+    (["--text", "no/such/file.txt"], "is not a file"),
+])
+def test_bad_arguments_fail_before_any_model_load(args, message, tmp_path):
+    result = run("report", "no-such-model-folder", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
