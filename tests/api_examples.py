@@ -172,6 +172,12 @@ class Fixtures:
         return [torch.randn(1, 1, 8, 4) for _ in range(3)]
 
 
+def _llama_card():
+    from longctx_lab import config_card
+
+    return config_card(_llama_config())
+
+
 def _llama_config():
     from transformers import LlamaConfig
 
@@ -429,6 +435,8 @@ EXAMPLES: dict[str, Example] = {
                                       "elapsed_s": 1.0}),
     "compare_reports": Example(run="takes *cards, which no keyword can pass; covered in tests/your_own_model"),
     "config_card": Example(lambda fx: {"config": _llama_config()}),
+    "longest_context": Example(lambda fx: {"kv_bytes_per_token": 23040.0, "memory_gb": 8.0, "weights_bytes": 269030144,
+                                           "batch": 4}),
     "effective_context": Example(lambda fx: {"lengths": [64, 128], "found": [[True], [False]], "depths": [0.5],
                                              "ppl_last_half": [10.0, 11.0], "in_window_ppl": 10.0,
                                              "context_gain": [0.1, 0.05]}),
@@ -463,6 +471,9 @@ EXAMPLES: dict[str, Example] = {
                                                                            "peak_bytes": [10**6, 3 * 10**6]}}),
     "your_own_model.plots.report_figures": Example(lambda fx: {"sections": {}}),
     # ---- 00 start here
+    "your_own_model.widgets.render_budget_view": Example(lambda fx: {"card": _llama_card(), "memory_gb": 8.0,
+                                                                      "batch": 2, "kv": "int8"}),
+    "your_own_model.widgets.budget_panel": Example(lambda fx: {"card": _llama_card()}),
     "start_here.widgets.render_cost_view": Example(lambda fx: {"n": 1024, "k": 128}),
     "start_here.widgets.cost_panel": Example(),
     "start_here.plots.MemoryBars": Example(),

@@ -12,4 +12,6 @@ int8 KV cache); a verdict names the context length the model effectively uses an
     report.py        ReportCard, report_card and compare_reports (the CLI: python -m longctx_lab report MODEL)
     render.py        the card as markdown or one self-contained html page, in the learner's language
     plots.py         the card's figures
+    widgets.py       the live panel: memory, batch and KV format in, the longest context that fits out
+    exercises.py     the chapter's exercises: what fits in 24 GB, the RoPE factor for 32k, batch on an 8 GB GPU
 """

@@ -13,7 +13,7 @@ from ..compression.kv_cache import kv_cache_bytes, kv_head_dim
 from ..core.checked import checked
 from ..core.hf import model_window
 
-__all__ = ["BUDGETS_GB", "KV_BYTES", "config_card", "trained_positions"]
+__all__ = ["BUDGETS_GB", "KV_BYTES", "config_card", "longest_context", "trained_positions"]
 
 BUDGETS_GB = (8, 24, 80)  # a laptop GPU, a 24 GB card (RTX 3090/4090), an 80 GB A100/H100
 KV_BYTES = {"fp16": 2.0, "int8": 1.0, "int4": 0.5}  # bytes per cached number (scales of a quantized cache ignored)
@@ -98,18 +98,25 @@ def _weights_fp16_bytes(config) -> int | None:
         return None
 
 
+@checked(memory_gb=(0, None), batch=(1, None))
+def longest_context(kv_bytes_per_token: float, memory_gb: float, weights_bytes: int = 0, batch: int = 1,
+                    window: int | None = None) -> int | None:
+    """Longest context per sequence whose KV cache fits in memory_gb (10⁹ bytes) beside the weights; None = no limit.
+
+    (memory − weights) / (bytes per token × batch), floored; with a sliding window the cache never holds more
+    than `window` tokens, so once those fit any length does (None). Taught in 07_your_own_model, § Reading the report card.
+    """
+    if not kv_bytes_per_token > 0:
+        raise ValueError(f"kv_bytes_per_token must be > 0, got {kv_bytes_per_token}")
+    left = memory_gb * 1e9 - weights_bytes
+    tokens = max(0, math.floor(left / (kv_bytes_per_token * batch))) if left > 0 else 0
+    return None if window is not None and tokens >= window else tokens
+
+
 def _fits(per_token: dict, weights: int | None, window: int | None) -> dict:
     """{budget GB: {kv format: longest context in tokens}}; None = no limit (a sliding window caps the cache)."""
-    fits = {}
-    for budget in BUDGETS_GB:
-        left = budget * 1e9 - (weights or 0)
-        row = {}
-        for fmt, per in per_token.items():
-            tokens = max(0, math.floor(left / per)) if left > 0 else 0
-            # With a sliding window the cache never holds more than `window` tokens: if those fit, any length does.
-            row[fmt] = None if window is not None and tokens >= window else tokens
-        fits[str(budget)] = row
-    return fits
+    return {str(budget): {fmt: longest_context(per, budget, weights or 0, 1, window) for fmt, per in per_token.items()}
+            for budget in BUDGETS_GB}
 
 
 @checked

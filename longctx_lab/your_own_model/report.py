@@ -110,11 +110,13 @@ class ReportCard:
             raise ValueError(f"path={str(path)!r} is not a report.json written by ReportCard.write")
         return cls(**{k: data[k] for k in ("name", "config", "sections", "verdict", "settings", "elapsed_s")})
 
-    def _repr_markdown_(self) -> str:
+    def _repr_markdown_(self) -> str:  # a notebook shows the whole card, figures included
         return self.markdown()
 
-    def _repr_html_(self) -> str:
-        return self.html()
+    def __repr__(self) -> str:  # one line (the dataclass default would print every measured number and the timings)
+        verdict = self.verdict
+        return (f"ReportCard({self.name!r}: {self.settings['max_tokens']} tokens measured, effective context "
+                f"{verdict['tokens']} tokens, bound by {verdict['bound']})")
 
 
 @checked(max_tokens=(MIN_TOKENS, MAX_TOKENS))
@@ -244,9 +246,8 @@ def compare_reports(*cards: ReportCard) -> str:
         (tr("perplexity in the trained window"), lambda c: main_run(c)["in_window"]),
         (tr("perplexity beyond it"), lambda c: main_run(c)["beyond"]),
         (tr("pass keys found"), needle),
-        (tr("effective context (tokens)"), lambda c: c.verdict["tokens"]),
+        (tr("effective context (tokens)"), lambda c: c.verdict["tokens"] or f"< {c.settings['lengths'][0]}"),
         (tr("bound by"), lambda c: tr(BOUNDS[c.verdict["bound"]])),
-        (tr("seconds"), lambda c: c.elapsed_s),
     ]
     lines = ["| | " + " | ".join(c.name for c in cards) + " |", "|---|" + "---|" * len(cards)]
     for label, get in rows:
