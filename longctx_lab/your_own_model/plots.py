@@ -12,11 +12,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
-from ..core.drawing import decade_limits  # noqa: F401  (imports drawing: CJK fonts are prepared before any figure)
+from ..core.drawing import Drawing, decade_limits  # noqa: F401  (drawing prepares CJK fonts before any figure)
 from ..core.checked import checked
 from ..core.i18n import fig_tr
 
-__all__ = ["attention_figure", "figure_png", "loss_figure", "needle_figure", "perplexity_figure", "prefill_figure",
+__all__ = ["BudgetBars", "attention_figure", "figure_png", "loss_figure", "needle_figure", "perplexity_figure", "prefill_figure",
            "report_figures"]
 
 SIZE = (6.4, 3.0)
@@ -164,3 +164,33 @@ def figure_png(fig: Figure, dpi: int = 90) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+class BudgetBars(Drawing):
+    """The memory a setting needs against the memory there is: fp16 weights, and the KV cache of the trained length.
+
+    Two horizontal bars in GB and a line at the memory available, redrawn in place by chapter 7's panel.
+    Taught in 07_your_own_model, § Reading the report card.
+    """
+
+    def __init__(self):
+        super().__init__((5.5, 1.8), left=0.33, right=0.95, bottom=0.3, top=0.95)
+        self.ax = self.figure.add_subplot()
+        self.bars = self.ax.barh([fig_tr("fp16 weights"), fig_tr("KV cache, trained length × batch")], [0.0, 1.0],
+                                 color=["#8c8c8c", "#4c72b0"])
+        self.labels = self.ax.bar_label(self.bars, labels=["", ""], padding=3, fontsize=8)
+        self.limit = self.ax.axvline(1.0, color="#c44e52", linestyle="--")
+        self.ax.set_xlabel("GB")
+        self.dynamic(*self.bars, *self.labels, self.limit)
+
+    def update(self, weights_gb: float, cache_gb: float, memory_gb: float) -> Figure:
+        """Set the two bars and the memory line (all in GB); the axis spans 1.3 × the largest of them."""
+        top = max(weights_gb, cache_gb, memory_gb) * 1.3 or 1.0
+        self.static_key(top)
+        self.ax.set_xlim(0, top)
+        for bar, label, value in zip(self.bars, self.labels, (weights_gb, cache_gb)):
+            bar.set_width(value)
+            label.set_text(f"{value:,.2f} GB")
+            label.xy = (value, bar.get_y() + bar.get_height() / 2)
+        self.limit.set_xdata([memory_gb, memory_gb])
+        return self.figure

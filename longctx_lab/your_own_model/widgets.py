@@ -8,6 +8,7 @@ from ..core.checks import check_choice
 from ..core.i18n import N_, tr
 from ..core.panels import LivePanel, PanelView
 from .config_card import KV_BYTES, longest_context
+from .plots import BudgetBars
 
 __all__ = ["budget_panel", "render_budget_view"]
 
@@ -27,10 +28,12 @@ def _card_numbers(card: dict) -> tuple[dict, int, int | None, int | None]:
 
 
 @checked(memory_gb=(1, 10000), batch=(1, 4096))
-def render_budget_view(card: dict, memory_gb: float, batch: int = 1, kv: str = "fp16") -> PanelView:
+def render_budget_view(card: dict, memory_gb: float, batch: int = 1, kv: str = "fp16",
+                       drawing: BudgetBars | None = None) -> PanelView:
     """The longest context per sequence `memory_gb` holds beside the fp16 weights, at `batch` and KV format `kv`.
 
-    Taught in 07_your_own_model, § Reading the report card.
+    The figure sets the weights and the KV cache of the trained length (× batch) against the memory; pass the
+    panel's `drawing` to redraw it in place. Taught in 07_your_own_model, § Reading the report card.
     """
     check_choice("kv", kv, tuple(KV_BYTES))
     per_token, weights, window, trained = _card_numbers(card)
@@ -49,8 +52,11 @@ def render_budget_view(card: dict, memory_gb: float, batch: int = 1, kv: str = "
         if trained is not None:
             key = MEMORY_BINDS if binding == "memory" else TRAINED_BINDS
             lines.append(tr(key, trained=trained, ratio=tokens / trained))
-    return PanelView("\n".join(lines), None, {"tokens": tokens, "binding": binding, "memory_gb": memory_gb,
-                                               "batch": batch, "kv": kv})
+    cache_gb = per_token[kv] * (trained or 0) * batch / 1e9  # the cache a batch of trained-length sequences needs
+    drawing = BudgetBars() if drawing is None else drawing
+    figure = drawing.update(weights / 1e9, cache_gb, memory_gb)
+    return PanelView("\n".join(lines), figure, {"tokens": tokens, "binding": binding, "memory_gb": memory_gb,
+                                                 "batch": batch, "kv": kv, "cache_gb": cache_gb}, drawing)
 
 
 @checked
@@ -68,5 +74,6 @@ def budget_panel(card: dict, memory_gb: float = 24.0) -> LivePanel:
                                    continuous_update=False),
         "kv": widgets.Dropdown(options=list(KV_BYTES), value="fp16", description=tr("KV cache format"), style=style),
     }
-    return LivePanel(controls, lambda memory_gb, batch, kv: render_budget_view(card, memory_gb, batch, kv),
+    drawing = BudgetBars()
+    return LivePanel(controls, lambda memory_gb, batch, kv: render_budget_view(card, memory_gb, batch, kv, drawing),
                      title=tr("What fits: context length vs memory, batch and KV format"))

@@ -124,3 +124,18 @@ def test_bertviz_offline_draws_first_time_and_stores_a_small_output(page, lab, s
     assert all(len(outputs) < 100_000 for outputs in stored), [len(outputs) for outputs in stored]
     assert not any("d3js.org" in outputs or "jQuery v" in outputs for outputs in stored)
     assert not page.outside_requests, page.outside_requests
+
+
+def test_budget_panel_follows_the_batch_slider(page, lab, served_notebooks):
+    """Chapter 7's 'what fits' panel: a bigger batch leaves fewer tokens per sequence, in the summary a person reads."""
+    _run(page, lab, served_notebooks, "07_your_own_model.ipynb", "budget_panel(")
+    panel, batch_slider = panel_with_slider(page, "batch")
+    summary = panel.locator(".widget-html-content").filter(has_text=re.compile(r"longest context per sequence")).first
+    tokens = re.compile(r"longest context per sequence: ([\d,]+) tokens")
+    before_text = summary.inner_text()
+    before = int(tokens.search(before_text).group(1).replace(",", ""))
+    move_slider(batch_slider, "PageUp")
+    expect(summary).not_to_have_text(before_text, timeout=30_000)
+    after = int(tokens.search(summary.inner_text()).group(1).replace(",", ""))
+    assert after < before and "batch 1" not in summary.inner_text()
+    assert not page.outside_requests, page.outside_requests

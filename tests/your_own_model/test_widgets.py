@@ -23,6 +23,9 @@ def test_the_view_is_the_formula(llama_card):
     expected = (8 * 10**9 - card["weights_fp16_bytes"]) // (kv_cache_bytes(config, 1, 1) * 4)
     assert view.data["tokens"] == expected
     assert f"{expected:,} tokens" in view.summary and "batch 4" in view.summary
+    cache = view.drawing.bars[1].get_width()
+    assert cache == pytest.approx(kv_cache_bytes(config, card["trained_positions"], 1, batch=4) / 1e9)
+    assert view.drawing.limit.get_xdata()[0] == 8 and view.png()[:4] == b"\x89PNG"
 
 
 @settings(max_examples=40, deadline=None)
@@ -52,8 +55,9 @@ def test_moving_a_control_changes_the_view(llama_card):
     assert panel.view.data["batch"] == 8 and panel.view.data["tokens"] < before
     panel.controls["kv"].value = "int4"
     assert panel.view.data["kv"] == "int4" and "int4" in panel.view.summary
+    before_png = panel.view.png()
     panel.controls["memory_gb"].value = 1
-    assert panel.view.data["memory_gb"] == 1
+    assert panel.view.data["memory_gb"] == 1 and panel.view.png() != before_png  # the figure redrew
 
 
 def test_an_encoder_card_is_refused_before_any_widget():
