@@ -471,6 +471,7 @@ EXAMPLES: dict[str, Example] = {
                                                                            "peak_bytes": [10**6, 3 * 10**6]}}),
     "your_own_model.plots.report_figures": Example(lambda fx: {"sections": {}}),
     # ---- 00 start here
+    "your_own_model.plots.BudgetBars": Example(),
     "your_own_model.widgets.render_budget_view": Example(lambda fx: {"card": _llama_card(), "memory_gb": 8.0,
                                                                       "batch": 2, "kv": "int8"}),
     "your_own_model.widgets.budget_panel": Example(lambda fx: {"card": _llama_card()}),

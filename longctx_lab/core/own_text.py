@@ -3,7 +3,7 @@
 `use_text("my_notes.txt")` in a notebook, or `LONGCTX_LAB_TEXT=my_notes.txt` before starting Jupyter (or
 `make lab`), makes `load_text("long_document")` return that text and `load_text("short_paragraph")` its
 first paragraph, so every chapter's cells run on it unchanged. The Daodejing and the other named texts
-stay what they are. A note on stderr says once per session which text is in use.
+stay what they are. Set through the environment, a note on stderr says once per session which text is in use.
 """
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ def own_text(name: str) -> str | None:
         return None
     source = "use_text(path)" if _state["set_in_code"] else ENV_VAR
     text = _read(path, source)
-    if _state["announced"] != path:
+    # Say once which text the chapters read when the switch is silent (an environment variable set before Jupyter
+    # started); use_text() in code already returned that line to the learner who called it.
+    if not _state["set_in_code"] and _state["announced"] != path:
         _state["announced"] = path
         print(tr("longctx_lab: the chapters read {what} in place of the kit's long document", what=str(path)),
               file=sys.stderr)

@@ -151,4 +151,8 @@ def load_pretrained(name_or_path: str, kind: str | None = None, device: str | to
         raise ValueError(f"the tokenizer of {name_or_path!r} has {len(tokenizer)} tokens but the model's vocab_size is "
                          f"{vocab}: they do not belong together; valid: the tokenizer saved with this model")
     model = _auto_class(kind).from_pretrained(source, dtype=dtype).to(chosen).eval()
+    if kind == "causal-lm" and getattr(model, "loss_type", None) is None:
+        # transformers picks the loss from the class name; GPT2LMHeadModel's names none, so every call with labels
+        # warns and then falls back to the causal-LM loss. Name that loss up front: same numbers, no warning.
+        model.loss_type = "ForCausalLM"
     return model, tokenizer

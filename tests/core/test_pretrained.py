@@ -109,3 +109,19 @@ def test_bad_kind_folder_and_file_are_refused(tmp_path):
     (tmp_path / "weights.bin").write_bytes(b"x")
     with pytest.raises(ValueError, match="is a file"):
         load_pretrained(str(tmp_path / "weights.bin"))
+
+
+def test_a_gpt2_folder_computes_its_loss_without_a_warning(tmp_path, smol_tokenizer, capfd):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(smol_tokenizer), n_positions=64, n_embd=16, n_layer=1, n_head=2,
+                               bos_token_id=0, eos_token_id=0)).save_pretrained(tmp_path)
+    smol_tokenizer.save_pretrained(tmp_path)
+    model, _ = load_pretrained(str(tmp_path))
+    ids = torch.randint(0, 100, (1, 12), generator=torch.Generator().manual_seed(0))
+    capfd.readouterr()
+    with torch.no_grad():
+        loss = model(ids, labels=ids).loss
+        logits = model(ids).logits[0, :-1]
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits, ids[0, 1:]))  # the causal-LM loss
+    assert "loss_type" not in capfd.readouterr().err
