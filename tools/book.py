@@ -109,7 +109,7 @@ class BookExporter(HTMLExporter):
 
     def __init__(self, lang: str, page_dir: Path, notebook_dir: Path, **kwargs):
         super().__init__(template_name=TEMPLATE.name, extra_template_basedirs=[str(TOOLS)],
-                         language_code=lang, exclude_input_prompt=False, **kwargs)
+                         language_code=lang, **kwargs)
         self.lang, self.page_dir, self.notebook_dir = lang, page_dir, notebook_dir
 
     def repo_link(self, url: str) -> str:
