@@ -14,8 +14,9 @@ from urllib.parse import quote
 from latex2mathml.converter import convert
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-# Constructs latex2mathml does not know, rewritten before conversion: (pattern, replacement, why).
-# Every formula in the chapters converts today without one; add a row when a new formula fails the build.
+# Constructs latex2mathml rejects or leaves as raw TeX, rewritten before conversion: (pattern, replacement, why).
+# Every formula in the chapters converts without one today (tests/test_book.py and the build check it);
+# add a row when a new formula fails the build. How formulas look is the math font's job (book.css).
 PRE_SUBSTITUTIONS: list[tuple[str, str, str]] = []
 # A notebook link (`01_chunking.ipynb`, `zh/01_chunking.ipynb`, `../01_chunking.ipynb`) and its anchor.
 NOTEBOOK_LINK = re.compile(r"^(?P<path>(?:\.\./|zh/)?\d\d_\w+)\.ipynb(?P<anchor>#.*)?$")
