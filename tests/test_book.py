@@ -93,3 +93,9 @@ def test_every_chapter_has_a_title_and_a_summary():
         found = book.chapters(lang)
         assert [c.stem for c in found] == sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
         assert all(c.title_html and c.summary_html and c.run_time for c in found), lang
+
+
+def test_make_book_builds_into_an_ignored_site_folder():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nbook: setup\n\t$(PY) tools/book.py --out site\n" in makefile and " book\n" in makefile  # .PHONY
+    assert "site/" in (ROOT / ".gitignore").read_text().splitlines()

@@ -32,16 +32,16 @@ TEMPLATE = TOOLS / "book_template"
 READMES = {"en": ROOT / "README.md", "zh": ROOT / "README.zh.md"}
 EDITION_NAMES = {"en": "English", "zh": "中文"}
 # The chapter table's rows in both READMEs: | [NN_name](notebooks/…ipynb) | what you learn | code | run time |
-README_ROW = re.compile(r"^\| \[(?P<stem>\d\d_\w+)\]\([^)]*\.ipynb\) \| (?P<summary>.+?) \| .*? \| (?P<time>[^|]+?) \|$",
-                        re.M)
+README_ROW = re.compile(
+    r"^\| \[(?P<stem>\d\d_\w+)\]\([^)]*\.ipynb\) \| (?P<summary>.+?) \| .*? \| (?P<time>[^|]+?) \|$", re.M)
 WORDS = {
-    "en": {"index": "Contents", "prev": "previous", "next": "next", "other": "中文",
+    "en": {"index": "Contents", "prev": "previous: ", "next": "next: ", "other": "中文",
            "script": "This output is drawn by scripts that only the running notebook serves, so a static page "
                      "cannot show it: open the notebook in JupyterLab (<code>make lab</code>) and run it.",
            "bertviz": "bertviz's interactive attention view is drawn by scripts that only the running notebook "
                       "serves, so a static page cannot show it; the static heatmaps in this chapter show the same "
                       "attention. Open the notebook in JupyterLab (<code>make lab</code>) and run it to use it."},
-    "zh": {"index": "目录", "prev": "上一章", "next": "下一章", "other": "English",
+    "zh": {"index": "目录", "prev": "上一章：", "next": "下一章：", "other": "English",
            "script": "这个输出由脚本绘制，而脚本只能由运行中的笔记本提供，静态页面无法显示它：请在 JupyterLab 中"
                      "（<code>make lab LANG=zh</code>）打开并运行本笔记本。",
            "bertviz": "bertviz 的交互式注意力视图由脚本绘制，而脚本只能由运行中的笔记本提供，静态页面无法显示；"
@@ -139,9 +139,11 @@ def nav_html(chapter: Chapter, previous: Chapter | None, following: Chapter | No
     words = WORDS[chapter.lang]
     links = [f'<a class="book-index" rel="index" href="../index.html">↑ {words["index"]}</a>']
     if previous:
-        links.append(f'<a class="book-prev" rel="prev" href="{previous.stem}.html">← {words["prev"]}: {previous.stem}</a>')
+        links.append(f'<a class="book-prev" rel="prev" href="{previous.stem}.html">'
+                     f'← {words["prev"]}{previous.stem}</a>')
     if following:
-        links.append(f'<a class="book-next" rel="next" href="{following.stem}.html">{words["next"]}: {following.stem} →</a>')
+        links.append(f'<a class="book-next" rel="next" href="{following.stem}.html">'
+                     f'{words["next"]}{following.stem} →</a>')
     if other:
         links.append(f'<a class="book-other" hreflang="{other.lang}" href="../{other.page}">{words["other"]}</a>')
     return f'<nav class="book-nav">{" ".join(links)}</nav>'
@@ -174,14 +176,16 @@ def build(out: Path, langs: tuple[str, ...] = ("en", "zh")) -> list[Path]:
             previous = book[i - 1] if i else None
             following = book[i + 1] if i + 1 < len(book) else None
             written.append(write_chapter(chapter, previous, following, twins.get(chapter.stem), out, css))
-    index = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE), autoescape=False).get_template("book_index.html.j2")
+    # The index's cells are HTML built above (titles and summaries with MathML), so no autoescape.
+    index = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE)).get_template("book_index.html.j2")
     (out / "index.html").write_text(index.render(editions=editions, names=EDITION_NAMES, css=css), encoding="utf-8")
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "site", help="folder to write the site into (default: site/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "site",
+                        help="folder to write the site into (default: site/)")
     args = parser.parse_args(argv)
     pages = build(args.out)
     print(f"{len(pages)} pages written; open {args.out / 'index.html'} in a browser (works offline)")

@@ -68,7 +68,7 @@ def test_every_page_reads_offline(site: Path, browser) -> None:
     context.route(re.compile(r"^(?!file:|data:)"), lambda route: (requests.append(route.request.url), route.abort()))
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.on("console", lambda message: errors.append(f"{page.url}: {message.text}") if message.type == "error" else None)
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
 
     page.goto((site / "index.html").as_uri())
     index = page.evaluate(PAGE_FACTS_JS)
