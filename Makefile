@@ -17,7 +17,7 @@ WORKERS := -n 2 --dist loadfile
 EDITION := $(if $(filter zh%,$(LANG)),notebooks/zh,notebooks)
 LAB_LANG := $(if $(filter zh%,$(LANG)),zh,en)
 
-.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks editions own-text-check
+.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks editions own-text-check book
 
 setup: $(STAMP)
 
@@ -68,6 +68,12 @@ notebooks: editions
 			--inplace --ExecutePreprocessor.timeout=900 "$$nb" || exit 1; \
 	done
 	$(PY) bench/notebook_times.py --from-outputs --write
+
+# The static book: every committed notebook of both editions as HTML in site/ (index.html, en/, zh/), outputs
+# included, formulas as MathML, live panels as their stored snapshots; nothing executes, the pages load nothing
+# from the network. Open site/index.html in any browser.
+book: setup
+	$(PY) tools/book.py --out site
 
 # Run every English chapter on another text, as LONGCTX_LAB_TEXT=… make lab would: does every cell still run?
 # (minutes per chapter: nothing is cached for a new text). make own-text-check TEXT=~/my_notes.txt
