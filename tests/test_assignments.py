@@ -1,6 +1,7 @@
 """`make assignments` (tools/assignments.py): every chapter's exercises become an nbgrader source notebook
 whose solutions pass the kit's own checkers, in both editions; no nbgrader run here (test_assignments_grading.py)."""
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -77,3 +78,12 @@ def test_a_solution_its_own_checker_rejects_is_refused():
     broken.checker.is_right = lambda number: False  # … but the checker accepts nothing
     with pytest.raises(ValueError, match="fails its own check"):
         assignments.solution(broken)
+
+
+def test_make_assignments_runs_the_generator():
+    make = ["make", "-n", "-o", ".venv/.longctx-lab-installed"]
+    out = subprocess.run([*make, "assignments", "FEEDBACK=0"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "tools/assignments.py --no-feedback" in out and "HF_HUB_OFFLINE=1" in out
+    out = subprocess.run([*make, "grade"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "tools/assignments.py --grade" in out
