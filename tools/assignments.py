@@ -106,8 +106,8 @@ def solution(exercise) -> object:
     result = exercise.check(value)
     if not result.correct:
         raise ValueError(f"the expected value {value!r} of {exercise.title!r} fails its own check: {result!r}")
-    literal = repr(value)
-    if exercise.check(ast.literal_eval(literal)).status != "correct":  # what the notebook will hold is the literal, not the value
+    literal = repr(value)  # what the notebook holds is this literal, not the value: it must pass too
+    if not exercise.check(ast.literal_eval(literal)).correct:
         raise ValueError(f"{literal} does not round-trip for {exercise.title!r}")
     return value
 
@@ -126,14 +126,14 @@ def markdown_escape(text: str) -> str:
 
 
 def _cell(kind: str, source: str, grade_id: str, **nbgrader) -> nbformat.NotebookNode:
-    """A notebook cell carrying nbgrader's metadata (schema 3): its id, and whether it is locked, an answer or a test."""
+    """A cell with nbgrader's metadata (schema 3): its id, and whether it is locked, an answer or a test."""
     make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
     flags = {"grade": False, "solution": False, "locked": False} | nbgrader
     return make(source, metadata={"nbgrader": {"grade_id": grade_id, "schema_version": 3, **flags}})
 
 
 def source_notebook(chapter: str, lang: str, feedback: bool = True) -> nbformat.NotebookNode:
-    """The nbgrader source notebook of `chapter` in `lang`: setup, then question, answer and hidden test per exercise."""
+    """The nbgrader source notebook of `chapter` in `lang`: setup, then question, answer, hidden test per exercise."""
     from longctx_lab import set_language
     from longctx_lab.core.i18n import language
 
@@ -191,6 +191,9 @@ def nbgrader(course: Path, *args: str) -> None:
 
 def release(course: Path, names: list[str]) -> None:
     """`nbgrader generate_assignment` for each chapter: the student copies land in `course/release/NN_name/`."""
+    if sorted(names) == sorted(path.name for path in (course / "source").iterdir()):
+        nbgrader(course, "generate_assignment", "*", "--force")  # one nbgrader start instead of one per chapter
+        return
     for chapter in names:
         nbgrader(course, "generate_assignment", chapter, "--force")
 
@@ -198,11 +201,9 @@ def release(course: Path, names: list[str]) -> None:
 def grade(course: Path) -> Path | None:
     """Autograde every assignment that has submissions under `course/submitted/<student>/`, then export the
     gradebook to `course/grades.csv` (None when nothing was submitted)."""
-    submitted = sorted({path.name for path in (course / "submitted").glob("*/*") if path.is_dir()})
-    for assignment in submitted:
-        nbgrader(course, "autograde", assignment, "--force")
-    if not submitted:
+    if not any(path.is_dir() for path in (course / "submitted").glob("*/*")):
         return None
+    nbgrader(course, "autograde", "*", "--force")  # every assignment, every student, in one nbgrader start
     nbgrader(course, "export", "--to", "grades.csv")
     return course / "grades.csv"
 
@@ -225,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     names = [name for name in chapters() if not args.chapters or any(part in name for part in args.chapters)]
     for lang in langs:
         course = args.course / lang
-        shutil.rmtree(course / "source", ignore_errors=True)  # a chapter whose exercises are gone goes too
+        if not args.chapters:  # a full rebuild: a chapter whose exercises are gone goes too
+            shutil.rmtree(course / "source", ignore_errors=True)
         write_sources(course, lang, names, feedback=not args.no_feedback)
         if not args.no_release:
             release(course, names)
