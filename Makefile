@@ -17,7 +17,7 @@ WORKERS := -n 2 --dist loadfile
 EDITION := $(if $(filter zh%,$(LANG)),notebooks/zh,notebooks)
 LAB_LANG := $(if $(filter zh%,$(LANG)),zh,en)
 
-.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks editions own-text-check book
+.PHONY: setup lab test test-fast bench clean-cache present screenshots notebooks editions own-text-check book assignments grade
 
 setup: $(STAMP)
 
@@ -79,3 +79,13 @@ book: setup
 # (minutes per chapter: nothing is cached for a new text). make own-text-check TEXT=~/my_notes.txt
 own-text-check: setup
 	$(PY) tools/run_on_text.py "$(TEXT)"
+
+# Graded assignments for a course (nbgrader): one course per edition, course/en and course/zh, rebuilt from every
+# chapter's exercises; the student copies land in course/<lang>/release/NN_name/. FEEDBACK=0 leaves out the live
+# check() line under each answer. `make grade` autogrades course/<lang>/submitted/<student>/NN_name/ and
+# exports course/<lang>/grades.csv. Offline throughout (README: "Teaching a course with longctx-lab").
+assignments: setup
+	HF_HUB_OFFLINE=1 $(PY) tools/assignments.py $(if $(filter 0,$(FEEDBACK)),--no-feedback,)
+
+grade: setup
+	HF_HUB_OFFLINE=1 $(PY) tools/assignments.py --grade
