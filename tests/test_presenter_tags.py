@@ -1,5 +1,5 @@
-"""Presenter mode hides the cells tagged `learner-only`: every exercise's answer, hint and solution cell carries
-the tag, and tagging a cell keeps its stored outputs (no re-execution needed)."""
+"""Presenter mode hides the cells tagged `learner-only`: every exercise's answer, hint and solution cell, and the
+Markdown telling a learner to replace `____`, carries the tag; tagging a cell keeps its stored outputs."""
 from __future__ import annotations
 
 import copy
@@ -32,6 +32,14 @@ def test_exercise_answer_hint_and_solution_cells_are_learner_only(source):
                 if LEARNER_ONLY_CODE.search(cell.source) and tag not in cell.metadata.get("tags", [])]
     assert not untagged, f"{source.name}: tag these cells {tag!r} (presenter mode hides them): {untagged}"
     assert any(tag in cell.metadata.get("tags", []) for cell in cells), f"{source.name} has no {tag!r} cell"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.stem)
+def test_markdown_about_filling_in_the_blanks_is_learner_only(source):
+    tag = _load("present").LEARNER_ONLY
+    untagged = [cell.source[:60] for cell in nbformat.read(source, as_version=4).cells
+                if cell.cell_type == "markdown" and "`____`" in cell.source and tag not in cell.metadata.get("tags", [])]
+    assert not untagged, f"{source.name}: tag these cells {tag!r}, or split the lesson's prose from them: {untagged}"
 
 
 def test_the_template_hides_the_tag_the_kit_sets():
