@@ -35,13 +35,13 @@ lab: setup
 		$(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # Presenter mode (tools/present.py): Voila with the kit's template, no request leaves the machine, code and the
-# cells tagged learner-only hidden. Each chapter is run in a preheated kernel at start, so opening it shows its
-# panels at once. NB=01_chunking serves one chapter; PRESENT_POOL=0 turns preheating off.
-PRESENT_POOL ?= 1
+# cells tagged learner-only hidden. NB=01_chunking serves one chapter, run in a preheated kernel at start so
+# opening it shows its panels at once; the whole edition runs a chapter when opened. PRESENT_POOL=0/1 overrides.
+PRESENT_POOL ?=
 present: setup
 	@echo "Presenter mode on http://127.0.0.1:$(VOILA_PORT)/ : code hidden, widgets live (NB=01_chunking opens one chapter)"
 	LONGCTX_LAB_LANG=$(LAB_LANG) $(PY) tools/present.py $(if $(NB),$(EDITION)/$(NB).ipynb,$(EDITION)) --port=$(VOILA_PORT) \
-		--pool-size=$(PRESENT_POOL) $(if $(NO_BROWSER),--no-browser,)
+		$(if $(PRESENT_POOL),--pool-size=$(PRESENT_POOL),) $(if $(NO_BROWSER),--no-browser,)
 
 screenshots: setup
 	LONGCTX_LAB_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q
