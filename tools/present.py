@@ -21,7 +21,6 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 # Voila finds templates in <a JUPYTER_PATH entry>/voila/templates/<name>/.
 TEMPLATES_ROOT = Path(__file__).resolve().parent
 TEMPLATE = "presenter"
