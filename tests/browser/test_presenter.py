@@ -1,6 +1,6 @@
 """Presenter mode (`make present`): a chapter as a clean app, offline, ready at once, its panel live.
 
-The chapter is chapter 0 cut down to its panel and its exercise cells (see panel_cells.py), served as
+The chapter is chapter 0 cut down to its title, its panel and its exercise cells (see panel_cells.py), served as
 `make present NB=...` serves one: the kit's template, a preheated kernel. As a teacher starts
 `make present` before class, the test waits until the preheated kernel has run the notebook, then times
 how long the page takes to show its first live panel (printed; recorded in bench/README.md). No timed
