@@ -34,10 +34,14 @@ lab: setup
 	LONGCTX_LAB_LANG=$(LAB_LANG) $(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=$(EDITION) \
 		$(if $(NO_BROWSER),--no-browser,) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Presenter mode (tools/present.py): Voila with the kit's template, no request leaves the machine, code and the
+# cells tagged learner-only hidden. NB=01_chunking serves one chapter, run in a preheated kernel at start so
+# opening it shows its panels at once; the whole edition runs a chapter when opened. PRESENT_POOL=0/1 overrides.
+PRESENT_POOL ?=
 present: setup
 	@echo "Presenter mode on http://127.0.0.1:$(VOILA_PORT)/ : code hidden, widgets live (NB=01_chunking opens one chapter)"
-	LONGCTX_LAB_LANG=$(LAB_LANG) $(VENV)/bin/voila $(if $(NB),$(EDITION)/$(NB).ipynb,$(EDITION)) --Voila.ip=127.0.0.1 --port=$(VOILA_PORT) \
-		$(if $(NO_BROWSER),--no-browser,)
+	LONGCTX_LAB_LANG=$(LAB_LANG) $(PY) tools/present.py $(if $(NB),$(EDITION)/$(NB).ipynb,$(EDITION)) --port=$(VOILA_PORT) \
+		$(if $(PRESENT_POOL),--pool-size=$(PRESENT_POOL),) $(if $(NO_BROWSER),--no-browser,)
 
 screenshots: setup
 	LONGCTX_LAB_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q

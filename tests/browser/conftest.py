@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -113,16 +114,28 @@ def lab(chromium: str, served_notebooks: Path, tmp_path_factory: pytest.TempPath
         yield base
 
 
-@pytest.fixture(scope="session")
-def voila(chromium: str, served_notebooks: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Voila (presenter mode: code hidden, widgets live) over the copy; yields its base URL."""
+def _launcher():
+    """tools/present.py as a module: the one place that says how presenter mode runs Voila."""
+    spec = importlib.util.spec_from_file_location("present", ROOT / "tools" / "present.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def presenting(notebook: Path, home: Path) -> Iterator[str]:
+    """Presenter mode (`make present NB=...`, no browser) on `notebook`, on a free port; yields its base URL.
+
+    Voila starts preheating the chapter at once; `GET /` would take that kernel, so readiness is asked of a
+    static file instead.
+    """
     if importlib.util.find_spec("voila") is None:
         pytest.skip("presenter-mode test needs voila: pip install voila")
-    home = tmp_path_factory.mktemp("voila-home")
     port = free_port()
-    command = [sys.executable, "-m", "voila", str(served_notebooks), "--no-browser", "--Voila.ip=127.0.0.1",
-               f"--port={port}"]
-    with serving(command, port, "/", served_notebooks, _jupyter_env(home), home / "server.log") as base:
+    present = _launcher()
+    command = present.voila_command(notebook, port)
+    env = present.voila_env(_jupyter_env(home))
+    with serving(command, port, "/voila/static/require.min.js", notebook.parent, env, home / "server.log") as base:
         yield base
 
 
