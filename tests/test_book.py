@@ -97,5 +97,6 @@ def test_every_chapter_has_a_title_and_a_summary():
 
 def test_make_book_builds_into_an_ignored_site_folder():
     makefile = (ROOT / "Makefile").read_text()
-    assert "\nbook: setup\n\t$(PY) tools/book.py --out site\n" in makefile and " book\n" in makefile  # .PHONY
+    phony = next(line for line in makefile.splitlines() if line.startswith(".PHONY:")).split()
+    assert "\nbook: setup\n\t$(PY) tools/book.py --out site\n" in makefile and "book" in phony
     assert "site/" in (ROOT / ".gitignore").read_text().splitlines()
