@@ -57,6 +57,7 @@ from .your_own_model.config_card import *  # noqa: E402,F401,F403
 from .your_own_model.measurements import *  # noqa: E402,F401,F403
 from .your_own_model.verdict import *  # noqa: E402,F401,F403
 from .your_own_model.report import *  # noqa: E402,F401,F403
+from .your_own_model.stored import *  # noqa: E402,F401,F403
 from .core.i18n import set_language  # noqa: E402,F401
 
 __version__ = "0.1.0"

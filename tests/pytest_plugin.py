@@ -37,10 +37,32 @@ def pytest_addoption(parser):
                   "(tests/nbval_tolerance.py)", default="1e-3")
 
 
+# The English notebooks whose heavy cells take longest first, so the two workers finish them early.
+HEAVY_FIRST = ("05_compression", "02_segment_loss", "07_your_own_model", "03_attention", "06_context_extension",
+               "00_start_here", "04_multi_gpu_scaling", "01_chunking")
+
+
+def run_order(path) -> tuple:
+    """Where a test file runs: English notebooks (heaviest first), then the other tests, then the Chinese notebooks.
+
+    A Chinese notebook reads its heavy results from the result store once its English twin has stored them;
+    started at the same time it would wait on the store's lock instead, and keep a worker idle.
+    """
+    if path.suffix != ".ipynb":
+        return (1, 0)
+    rank = HEAVY_FIRST.index(path.stem) if path.stem in HEAVY_FIRST else len(HEAVY_FIRST)
+    return (2, rank) if path.parent.name == "zh" else (0, rank)
+
+
 def pytest_collection_modifyitems(config, items):
-    """nbval: compare printed numbers within their printed precision (tests/nbval_tolerance.py)."""
+    """nbval: compare printed numbers within their printed precision (tests/nbval_tolerance.py); the run order above.
+
+    The sort is stable, so a notebook's cells stay in order. pytest-xdist keeps this order only with
+    --no-loadscope-reorder (pyproject's addopts); by default it sorts files by their number of tests.
+    """
     from tests import nbval_tolerance
     nbval_tolerance.install(config, items)
+    items.sort(key=lambda item: run_order(item.path))
 
 
 # pytest-xdist runs tests in several worker processes: give each an equal share of the cores, so

@@ -17,8 +17,8 @@ from .checks import as_float, as_int, check_choice
 from .own_text import own_text
 
 __all__ = [
-    "Haystack", "answer_ids", "data_dir", "distractor_keys", "list_texts", "load_text", "make_haystack",
-    "split_sentences",
+    "Haystack", "answer_ids", "bundled_text", "data_dir", "distractor_keys", "list_texts", "load_text",
+    "make_haystack", "split_sentences",
 ]
 
 NEEDLE_TEMPLATE = "The pass key is {key}. Remember it. {key} is the pass key."
@@ -83,8 +83,18 @@ def load_text(name: str = "long_document") -> str:
     if name not in valid:
         raise ValueError(f"name={name!r} is not a bundled text; valid names: {valid}")
     learners = own_text(name)  # set by use_text() or $LONGCTX_LAB_TEXT: stands in for long_document
-    if learners is not None:
-        return learners
+    return bundled_text(name) if learners is None else learners
+
+
+@checked
+def bundled_text(name: str = "long_document") -> str:
+    """The kit's own text called `name`, even while your own text is in use (what stored results were measured on).
+
+    Taught in 07_your_own_model, § The report card.
+    """
+    valid = list_texts()
+    if name not in valid:
+        raise ValueError(f"name={name!r} is not a bundled text; valid names: {valid}")
     for suffix in _TEXT_SUFFIXES:
         path = data_dir() / f"{name}{suffix}"
         if path.is_file():

@@ -10,6 +10,7 @@ int8 KV cache); a verdict names the context length the model effectively uses an
     measurements.py  each chapter's measurement on one model and text, as JSON-ready dicts
     verdict.py       the effective context length and which limit bound it
     report.py        ReportCard, report_card and compare_reports (the CLI: python -m longctx_lab report MODEL)
+    stored.py        the chapter's two stored cards (data/report_cards/) and the live recheck of a card's shortest row
     render.py        the card as markdown or one self-contained html page, in the learner's language
     plots.py         the card's figures
     widgets.py       the live panel: memory, batch and KV format in, the longest context that fits out

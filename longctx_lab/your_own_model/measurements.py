@@ -189,7 +189,7 @@ def _needle(model, tokenizer, n_tokens: int, depth: float, method: str, factor: 
 @checked
 def measure_needle_grid(model, tokenizer, lengths: Sequence[int], depths: Sequence[float] = DEPTHS, method: str = "none",
                         factor: float = 1.0) -> dict:
-    """Pass-key trials on a length × depth grid: found (greedy answer holds the key) and the key's rank.
+    """Pass-key trials on a length × depth grid: found (greedy answer holds the key), the key's rank, the answer.
 
     Taught in 07_your_own_model, § Each chapter's measurement on your model.
     """
@@ -202,11 +202,13 @@ def measure_needle_grid(model, tokenizer, lengths: Sequence[int], depths: Sequen
         raise ValueError(f"lengths={lengths} and depths={depths} must both be non-empty")
     found = [[False] * len(depths) for _ in lengths]
     rank = [[0] * len(depths) for _ in lengths]
+    answers = [[""] * len(depths) for _ in lengths]
     cells = [(i, j) for i in range(len(lengths)) for j in range(len(depths))]
     for i, j in tqdm(cells, desc=tr("report card: pass key"), leave=False):
         trial = _needle(model, tokenizer, lengths[i], depths[j], method, factor)
-        found[i][j], rank[i][j] = bool(trial["found"]), int(trial["rank"])
-    return {"lengths": lengths, "depths": depths, "found": found, "rank": rank}  # found[i][j]: lengths[i], depths[j]
+        found[i][j], rank[i][j], answers[i][j] = bool(trial["found"]), int(trial["rank"]), trial["generated"]
+    # found[i][j]: lengths[i], depths[j]; answers: the greedy tokens decoded (what the model said instead, when not found)
+    return {"lengths": lengths, "depths": depths, "found": found, "rank": rank, "answers": answers}
 
 
 @remembered

@@ -1,4 +1,5 @@
-"""`python -m longctx_lab report` end to end, in a fresh interpreter: each random architecture saved to a folder, and SmolLM2."""
+"""`python -m longctx_lab report` end to end: each random architecture saved to a folder (in this process), and
+SmolLM2 in a fresh interpreter, as a learner runs it."""
 from __future__ import annotations
 
 import json
@@ -22,6 +23,18 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           env=env, timeout=300)
 
 
+def run_here(*args: str, cwd: Path, monkeypatch, capsys) -> tuple[int, str]:
+    """The command line's main() in this process (no interpreter start-up): (exit code, stderr)."""
+    from longctx_lab.__main__ import main
+
+    monkeypatch.chdir(cwd)
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's errors and parser.exit
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
 def check_outputs(out: Path) -> dict:
     data = json.loads((out / "report.json").read_text())
     html = (out / "report.html").read_text()
@@ -32,17 +45,18 @@ def check_outputs(out: Path) -> dict:
 
 
 @pytest.mark.parametrize("family", DECODERS)
-def test_report_on_a_saved_random_model(family, saved_models, tmp_path):
-    result = run("report", str(saved_models[family]), "--max-tokens", "128", "--out", str(tmp_path / "out"),
-                 cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_report_on_a_saved_random_model(family, saved_models, tmp_path, monkeypatch, capsys):
+    code, stderr = run_here("report", str(saved_models[family]), "--max-tokens", "128", "--out", str(tmp_path / "out"),
+                            cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0, stderr[-3000:]
     data = check_outputs(tmp_path / "out")
     assert data["config"]["model_type"] == family and data["settings"]["lengths"] == [64, 128]
 
 
-def test_an_encoder_is_refused_clearly(saved_models, tmp_path):
-    result = run("report", str(saved_models["bert"]), "--max-tokens", "128", cwd=tmp_path)
-    assert result.returncode == 2 and "encoder without a next-token head" in result.stderr
+def test_an_encoder_is_refused_clearly(saved_models, tmp_path, monkeypatch, capsys):
+    code, stderr = run_here("report", str(saved_models["bert"]), "--max-tokens", "128", cwd=tmp_path,
+                            monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 2 and "encoder without a next-token head" in stderr
     assert not list(tmp_path.iterdir())  # nothing written
 
 
@@ -63,6 +77,13 @@ def test_smollm2_in_chinese_with_the_default_folder(tmp_path):
     (["--method", "stretch"], "invalid choice"),
     (["--text", "no/such/file.txt"], "is not a file"),
 ])
-def test_bad_arguments_fail_before_any_model_load(args, message, tmp_path):
-    result = run("report", "no-such-model-folder", *args, cwd=tmp_path)
-    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+def test_bad_arguments_fail_before_any_model_load(args, message, tmp_path, monkeypatch, capsys):
+    import longctx_lab.your_own_model.report as report
+
+    def no_load(*_, **__):
+        raise AssertionError("a model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(report, "load_pretrained", no_load)
+    code, stderr = run_here("report", "no-such-model-folder", *args, cwd=tmp_path, monkeypatch=monkeypatch,
+                            capsys=capsys)
+    assert code == 2 and message in stderr, stderr[-2000:]
