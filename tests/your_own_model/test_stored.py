@@ -68,11 +68,14 @@ def test_bad_keys_and_a_missing_file_are_named(tmp_path, monkeypatch):
         L.load_stored_card("smollm2")
 
 
-def test_the_stored_cards_stay_the_kits_while_a_learner_text_is_in_use(tmp_path, monkeypatch):
+def test_the_stored_cards_stay_the_kits_while_a_learner_text_is_in_use(tmp_path):
     own = tmp_path / "mine.txt"
     own.write_text("A sentence of my own. " * 400, encoding="utf-8")
-    monkeypatch.setenv("LONGCTX_LAB_TEXT", str(own))
-    assert L.load_text() != L.bundled_text()
-    assert L.bundled_text() == (L.data_dir() / "long_document.md").read_text(encoding="utf-8").strip()
+    L.use_text(own)
+    try:
+        assert L.load_text() == own.read_text(encoding="utf-8").strip()
+        assert L.bundled_text() == (L.data_dir() / "long_document.md").read_text(encoding="utf-8").strip()
+    finally:
+        L.use_text(None)
     with pytest.raises(ValueError, match="name='nope'"):
         L.bundled_text("nope")
