@@ -10,7 +10,8 @@ fingerprint (a lambda, a quantized module) makes the call compute without the st
 
 Two kernels that need the same result at once (the English and the Chinese edition of a chapter under
 `make test`) compute it once: the second waits on a file lock, then reads it. `LONGCTX_LAB_RESULTS=off`
-turns the store off; `make clean-cache` empties it. Timings are never stored: they describe this run.
+turns the store off; `make clean-cache` empties it. Timings are never stored: they describe this run, and a cost
+measurement runs inside `computing_afresh()`, so it times the computation, never a read from disk.
 """
 from __future__ import annotations
 
@@ -29,12 +30,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-__all__ = ["remembered", "results_dir"]
+__all__ = ["computing_afresh", "remembered", "results_dir"]
 
 MIN_SECONDS = 0.5  # quicker results are recomputed: storing them would cost about as much as they do
 PACKAGE = Path(__file__).resolve().parent.parent
 _module_digests: "weakref.WeakKeyDictionary[torch.nn.Module, tuple]" = weakref.WeakKeyDictionary()
-_state: dict[str, Any] = {"code": None}
+_state: dict[str, Any] = {"code": None, "afresh": 0}
 
 
 class Unfingerprintable(TypeError):
@@ -47,7 +48,23 @@ def results_dir() -> Path:
 
 
 def _enabled() -> bool:
+    if _state["afresh"]:
+        return False
     return os.environ.get("LONGCTX_LAB_RESULTS", "on").strip().lower() not in ("off", "0", "false", "no")
+
+
+@contextmanager
+def computing_afresh() -> Iterator[None]:
+    """Inside this block every @remembered function computes and stores nothing: what a cost measurement times.
+
+    Timing a call whose result the store already holds would time a read from disk (and its memory peak
+    would be the file's, not the computation's).
+    """
+    _state["afresh"] += 1
+    try:
+        yield
+    finally:
+        _state["afresh"] -= 1
 
 
 def _code_digest() -> str:

@@ -43,6 +43,33 @@ def test_a_result_is_computed_once_and_read_back_equal(store):
     assert len(list(store.glob("*.pt"))) == 1
 
 
+def test_a_cost_measurement_times_the_computation_not_a_read_from_the_store(store):
+    heavy, calls = _counted()
+    x = torch.arange(6.0)
+    heavy(x)
+    with result_store.computing_afresh():
+        heavy(x)
+        with result_store.computing_afresh():  # nested: still afresh
+            heavy(x)
+        heavy(x)
+    heavy(x)  # outside again: read back
+    assert len(calls) == 4 and len(list(store.glob("*.pt"))) == 1
+
+
+def test_forward_cost_of_a_stored_segment_loss_still_measures_its_memory(store, monkeypatch):
+    from longctx_lab import forward_cost, segment_loss, tiny_lm
+
+    model = tiny_lm(hidden_size=32, n_layers=1, vocab_size=64)
+    ids = torch.arange(64) % 64
+    monkeypatch.setenv("LONGCTX_LAB_RESULTS", "off")
+    fresh = forward_cost(lambda: segment_loss(model, ids, 16, "disjoint"))[1]
+    monkeypatch.setenv("LONGCTX_LAB_RESULTS", "on")
+    segment_loss(model, ids, 16, "disjoint")  # now in the store
+    assert list(store.glob("segment_loss-*.pt"))
+    again = forward_cost(lambda: segment_loss(model, ids, 16, "disjoint"))[1]
+    assert fresh > 0 and again == fresh  # the same allocations, not a file read
+
+
 def test_any_changed_argument_or_setting_computes_again(store, monkeypatch):
     heavy, calls = _counted()
     x = torch.arange(6.0)
