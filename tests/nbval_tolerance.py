@@ -12,6 +12,10 @@ results across CPUs, thread counts or math libraries, and rounding at print time
 * a printed float passes when |got − stored| ≤ max(one unit of the stored number's last printed
   digit, rtol·|stored|), computed in decimal arithmetic, so 21.915 has no binary rounding edge.
 
+A tqdm progress bar shown as a notebook widget is not compared (in a terminal tqdm writes to stderr, which
+nbval already skips): whether a bar appears depends on the run, not on the lesson — a result read back
+from the result store shows none.
+
 rtol is 1e-3 unless pyproject's `nbval_rtol` option says otherwise. A cell tag `nbval-exact` turns
 tolerance off for that cell; `nbval-rtol=1e-2` sets that cell's rtol.
 
@@ -36,6 +40,9 @@ RTOL_TAG_PREFIX = "nbval-rtol="
 # A sign counts only where it cannot be a hyphen inside a word ("fp-16", "x-3" keep their dash).
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 SPACES = re.compile(r"[ \t]+")
+# tqdm's text: "desc:  40%|████      | 16/40 [00:02<00:03,  7.1it/s]"
+PROGRESS_BAR = re.compile(r"\d+%\|[^|\n]*\|\s*\d+/\d+\s*\[")
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 class Verdict(NamedTuple):
@@ -141,6 +148,19 @@ def align_within_tolerance(test_outputs, ref_outputs, skip_compare, sanitize, rt
     return test_outputs
 
 
+def is_progress_bar(output: dict) -> bool:
+    """A tqdm.auto progress bar displayed in a notebook: a widget whose plain-text form is a tqdm line."""
+    data = output.get("data", {})
+    text = data.get("text/plain", "")
+    text = "".join(text) if isinstance(text, list) else text
+    return WIDGET in data and PROGRESS_BAR.search(text) is not None
+
+
+def without_progress_bars(outputs: list) -> list:
+    """The outputs with every progress-bar display removed."""
+    return [output for output in outputs if not is_progress_bar(output)]
+
+
 def install(config, items):
     """Give every collected nbval cell the tolerant comparison (called from the project's pytest plugin)."""
     try:
@@ -155,6 +175,7 @@ def install(config, items):
         def compare_outputs(self, test, ref, skip_compare=None):
             skip = skip_compare or self.parent.skip_compare
             rtol = cell_rtol(self.cell.metadata.get("tags", ()), default)
+            test, ref = without_progress_bars(test), without_progress_bars(ref)
             aligned = align_within_tolerance(test, ref, skip, self.sanitize, rtol)
             return super().compare_outputs(aligned, ref, skip_compare)
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tests.nbval_tolerance import (
-    align_within_tolerance, cell_rtol, compare_text, last_digit_unit, numbers_agree, split_numbers)
+    align_within_tolerance, cell_rtol, compare_text, is_progress_bar, last_digit_unit, numbers_agree, split_numbers,
+    without_progress_bars)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,6 +109,20 @@ def _notebook(cells):
     return nb
 
 
+def _widget(text: str) -> dict:
+    return nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "x", "version_major": 2, "version_minor": 0},
+        "text/plain": text})
+
+
+def test_only_progress_bars_are_left_out():
+    bar = _widget("蒸馏一个 2 层的学生模型:   0%|          | 0/40 [00:00<?, ?it/s]")
+    panel = _widget("VBox(children=(IntSlider(value=128),))")
+    printed = nbformat.v4.new_output("stream", name="stdout", text="42%|x| 1/2 [ is printed text, kept\n")
+    assert is_progress_bar(bar) and not is_progress_bar(panel) and not is_progress_bar(printed)
+    assert without_progress_bars([bar, panel, printed]) == [panel, printed]
+
+
 def test_nbval_uses_the_tolerance_end_to_end(tmp_path):
     """A real nbval run over a real kernel: the plugin passes what agrees and fails what does not."""
     nb = _notebook([
@@ -117,6 +132,11 @@ def test_nbval_uses_the_tolerance_end_to_end(tmp_path):
         ("print(22.0)", "21.92\n", ("nbval-rtol=1e-2",)),      # passes: widened cell
         ("print('m = 7')", "m = 8\n", ()),                     # fails: an integer
     ])
+    bar = _widget("training:   0%|          | 0/40 [00:00<?, ?it/s]")
+    for count, shown in ((6, bar), (7, _widget("VBox(children=(IntSlider(value=128),))"))):
+        cell = nbformat.v4.new_code_cell("print('done')", execution_count=count)
+        cell.outputs = [shown, nbformat.v4.new_output("stream", name="stdout", text="done\n")]
+        nb.cells.append(cell)  # 5 passes: a progress bar is not compared; 6 fails: a panel went missing
     path = tmp_path / "tolerance.ipynb"
     nbformat.write(nb, path)
     result = subprocess.run(
@@ -130,5 +150,5 @@ def test_nbval_uses_the_tolerance_end_to_end(tmp_path):
         for word in ("PASSED", "FAILED"):
             if line.startswith(word) and "::Cell" in line:
                 outcomes[int(line.split("::Cell ")[1].split()[0])] = word
-    assert outcomes == {0: "PASSED", 1: "FAILED", 2: "FAILED", 3: "PASSED", 4: "FAILED"}, out
+    assert outcomes == {0: "PASSED", 1: "FAILED", 2: "FAILED", 3: "PASSED", 4: "FAILED", 5: "PASSED", 6: "FAILED"}, out
     assert "21.92" in out and "25.0" in out, "nbval's own diff report names both values"
