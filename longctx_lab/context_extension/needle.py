@@ -25,6 +25,7 @@ from ..core.data import QUESTION, answer_ids, data_dir, distractor_keys, load_te
 from ..core.tokenizers import flag_unknown_tokens
 from ..core.i18n import tr
 from ..core.own_text import own_text_path
+from ..core.result_store import remembered
 from ..core.hf import cache_kwargs, mean_pool, new_cache, per_layer_attention, require_eager
 from .precompute import precompute_cli, run_versions
 from .rope import ROPE_METHODS, _check_factor, _check_method, use_rope_scaling
@@ -68,6 +69,7 @@ def repeated_document_ids(tokenizer, n_tokens: int) -> torch.Tensor:
 
 
 @checked(chunk=(1, None))
+@remembered
 def long_context_nll(model, input_ids, method: str = "none", factor: float = 1.0, chunk: int = 1024) -> torch.Tensor:
     """NLL (nats) of tokens 1..n−1 in one forward pass with RoPE scaled by `method`/`factor`: shape (n − 1,).
 
@@ -127,6 +129,7 @@ class NeedleTrial:
 
 
 @checked(n_distractors=(1, None), max_new_tokens=(1, 1024), depth=(0, 1))
+@remembered
 def needle_trial(model, tokenizer, n_tokens: int, depth: float, seed: int = 0, n_distractors: int = 9,
                  max_new_tokens: int = 8, method: str = "none", factor: float = 1.0,
                  filler: str | None = None, language: str = "en") -> NeedleTrial:
@@ -202,7 +205,13 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
     where = text.find(needle)
     if where < 0:
         raise ValueError(f"needle={needle!r} does not occur in text")
-    flag_unknown_tokens(encoder_tokenizer, [text, query])
+    flag_unknown_tokens(encoder_tokenizer, [text, query])  # here, not in the stored part: a read-back warns too
+    return _retrieval_ranks(encoder, encoder_tokenizer, text, needle, list(chunk_sizes), query)
+
+
+@remembered
+def _retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_sizes: list, query: str) -> dict:
+    where = text.find(needle)
     encoded = encoder_tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
     limit = encoder.config.max_position_embeddings - 2  # room for [CLS] and [SEP]

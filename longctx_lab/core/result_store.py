@@ -2,10 +2,11 @@
 
 A function decorated with `@remembered` computes as usual the first time. When that took a while
 (`MIN_SECONDS`), its result is saved under $LONGCTX_LAB_CACHE/results/, keyed by everything the result
-depends on: the function; every argument (tensors and model weights by a hash of their bytes, tokenizers
-by their vocabulary); the kit's own code (a hash of every module, so an edited function computes afresh);
-the versions of torch and transformers; and the settings that change last digits (thread count,
-ONEDNN_MAX_CPU_ISA, MKL_CBWR). Change any of them and the key changes. An argument the store cannot
+depends on: the function; every argument by its parameter's name, defaults filled in (tensors and model
+weights by a hash of their bytes, tokenizers by their vocabulary); the kit's own code (a hash of every
+module, so an edited function computes afresh); the versions of torch and transformers; the settings that
+change last digits (thread count, ONEDNN_MAX_CPU_ISA, MKL_CBWR); and the learner's own text file when one is
+in use (`use_text`: functions read it through load_text). Change any of them and the key changes. An argument the store cannot
 fingerprint (a lambda, a quantized module) makes the call compute without the store.
 
 Two kernels that need the same result at once (the English and the Chinese edition of a chapter under
@@ -18,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import inspect
 import os
 import platform
 import time
@@ -29,6 +31,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
+
+from .own_text import own_text_path
 
 __all__ = ["computing_afresh", "remembered", "results_dir"]
 
@@ -85,10 +89,23 @@ def _version(package: str) -> str:
         return "absent"
 
 
+def _text_in_use() -> tuple:
+    """The learner's own text file, if any: load_text("long_document") inside a function reads it, not an argument."""
+    path = own_text_path()
+    if path is None:
+        return ()
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path),)
+    return (str(path), stat.st_size, stat.st_mtime_ns)  # an edited file is another text
+
+
 def _environment() -> tuple:
-    """What besides the arguments changes a result's last digits."""
+    """What besides the arguments changes a result: its last digits (settings, versions), or the text it reads."""
     return (_code_digest(), torch.__version__, _version("transformers"), torch.get_num_threads(),
-            os.environ.get("ONEDNN_MAX_CPU_ISA", ""), os.environ.get("MKL_CBWR", ""), platform.machine())
+            os.environ.get("ONEDNN_MAX_CPU_ISA", ""), os.environ.get("MKL_CBWR", ""), platform.machine(),
+            _text_in_use())
 
 
 def _tensor_bytes(tensor: torch.Tensor, digest) -> None:
@@ -166,12 +183,22 @@ def fingerprint(value: Any, digest) -> None:
         raise Unfingerprintable(f"cannot fingerprint a {type(value).__name__}")
 
 
+def _bound_arguments(function: Callable, args: tuple, kwargs: dict) -> dict:
+    """Every argument by its parameter's name, defaults filled in: f(m, 512) and f(m, n=512) share one result."""
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs)
+    except (TypeError, ValueError):  # a call the signature refuses, or a builtin without one: key it as written
+        return {"args": list(args), "kwargs": kwargs}
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
 def result_key(function: Callable, args: tuple, kwargs: dict) -> str | None:
     """The file name a call's result is stored under, or None when an argument cannot be fingerprinted."""
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"{function.__module__}.{function.__qualname__}".encode())
     try:
-        fingerprint((_environment(), list(args), kwargs), digest)
+        fingerprint((_environment(), _bound_arguments(function, args, kwargs)), digest)
     except Unfingerprintable:
         return None
     return f"{function.__qualname__}-{digest.hexdigest()}"

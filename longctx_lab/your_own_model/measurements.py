@@ -77,9 +77,8 @@ def report_text_ids(tokenizer, text: str, n_tokens: int) -> tuple[torch.Tensor, 
     return torch.tensor((once * copies)[:n_tokens]), len(once)
 
 
-@remembered
 def _long_nll(model, ids: torch.Tensor, method: str, factor: float) -> torch.Tensor:
-    """Chapter 6's per-token NLL (n − 1,), one forward pass, RoPE scaled by method/factor."""
+    """Chapter 6's per-token NLL (n − 1,), one forward pass, RoPE scaled by method/factor (stored by chapter 6)."""
     return long_context_nll(model, ids, method, factor)
 
 
@@ -181,7 +180,6 @@ def _check_lengths(lengths: Sequence[int], n: int) -> None:
         as_int("lengths", length, 4, n, note=f"each length must fit in input_ids' {n} tokens")
 
 
-@remembered
 def _needle(model, tokenizer, n_tokens: int, depth: float, method: str, factor: float) -> dict:
     return needle_trial(model, tokenizer, n_tokens, depth, method=method, factor=factor).as_dict()
 

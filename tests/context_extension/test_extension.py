@@ -252,6 +252,22 @@ def test_retrieval_ranks_find_the_needle(smollm2):
         retrieval_ranks(encoder, encoder_tokenizer, haystack.text, needle, [600])
 
 
+def test_retrieval_ranks_warns_about_unknown_tokens_when_read_back_from_the_store(tmp_path, monkeypatch, capsys):
+    from longctx_lab.core import result_store, tokenizers
+
+    monkeypatch.setenv("LONGCTX_LAB_CACHE", str(tmp_path))
+    monkeypatch.setenv("LONGCTX_LAB_RESULTS", "on")
+    monkeypatch.setattr(result_store, "MIN_SECONDS", 0.0)
+    encoder, encoder_tokenizer = load_minilm()
+    text = load_text("daodejing")[:1500]
+    needle = text[700:720]
+    first = retrieval_ranks(encoder, encoder_tokenizer, text, needle, [32], query=needle)
+    assert "[UNK]" in capsys.readouterr().out and list((tmp_path / "results").glob("_retrieval_ranks-*.pt"))
+    monkeypatch.setattr(tokenizers, "_flagged", set())  # a new session: the note is due again
+    assert retrieval_ranks(encoder, encoder_tokenizer, text, needle, [32], query=needle) == first
+    assert "[UNK]" in capsys.readouterr().out
+
+
 def test_cached_results_have_the_promised_shape():
     results = load_extension_results()
     settings_ = results["settings"]

@@ -83,6 +83,38 @@ def test_any_changed_argument_or_setting_computes_again(store, monkeypatch):
     assert len(calls) == 5
 
 
+def test_the_same_call_spelled_another_way_is_read_back(store):
+    heavy, calls = _counted()
+    x = torch.arange(6.0)
+    heavy(x)
+    heavy(x, 1.0)  # the default, given
+    heavy(x=x, scale=1.0)  # by name
+    assert len(calls) == 1 and len(list(store.glob("*.pt"))) == 1
+    heavy(x, 2.0)
+    assert len(calls) == 2
+
+
+def test_a_learners_own_text_is_part_of_the_key(store, tmp_path):
+    from longctx_lab import load_text, use_text
+
+    @remembered
+    def first_words(n):  # reads the long document the way the chapters' functions do
+        return load_text("long_document")[:n]
+
+    mine = tmp_path / "mine.txt"
+    mine.write_text("My own long text. " * 400, encoding="utf-8")
+    kits = first_words(20)
+    try:
+        use_text(mine)
+        assert first_words(20) == "My own long text. My"
+        mine.write_text("An edited text now. " * 400, encoding="utf-8")
+        os.utime(mine, ns=(mine.stat().st_atime_ns, mine.stat().st_mtime_ns + 10**9))  # an edit a second later
+        assert first_words(20) == "An edited text now. "
+    finally:
+        use_text(None)
+    assert first_words(20) == kits and len(list(store.glob("*.pt"))) == 3
+
+
 def test_a_model_changed_in_place_is_a_new_argument(store):
     @remembered
     def output(model, x):
