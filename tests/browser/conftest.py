@@ -139,9 +139,9 @@ def presenting(notebook: Path, home: Path) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture
-def page(browser, request: pytest.FixtureRequest):
-    """A fresh page that records uncaught page errors and every request leaving 127.0.0.1."""
+@contextmanager
+def fresh_page(browser) -> Iterator:
+    """A new page that records uncaught page errors and every request leaving 127.0.0.1; closed with its kernels."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.outside_requests = []
@@ -149,14 +149,23 @@ def page(browser, request: pytest.FixtureRequest):
     context.on("request", lambda req: None if req.url.startswith(LOCAL_URLS) else page.outside_requests.append(req.url))
     context.route(OUTSIDE, lambda route: route.abort())  # fail at once, as in a room without internet
     page.on("pageerror", lambda error: page.page_errors.append(str(error)))
-    yield page
-    OUTPUT.mkdir(exist_ok=True)
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        page.screenshot(path=str(OUTPUT / f"{request.node.name}-failed.png"), full_page=True)
-    # Kernels holding models would pile up across tests: shut this page's down (JupyterLab pages only).
-    page.evaluate("() => window.jupyterapp ? window.jupyterapp.serviceManager.sessions.shutdownAll() : null")
-    context.close()
+    try:
+        yield page
+    finally:
+        # Kernels holding models would pile up across tests: shut this page's down (JupyterLab pages only).
+        page.evaluate("() => window.jupyterapp ? window.jupyterapp.serviceManager.sessions.shutdownAll() : null")
+        context.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest):
+    """A fresh page for one test; a full-page screenshot in tests/browser/output/ when the test failed."""
+    with fresh_page(browser) as page:
+        yield page
+        OUTPUT.mkdir(exist_ok=True)
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            page.screenshot(path=str(OUTPUT / f"{request.node.name}-failed.png"), full_page=True)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
