@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from ..core.checked import checked
 from ..core.i18n import N_, tr
+from ..core.result_store import remembered
 from .variants import cast_weights, prune, quantize_int8
 from .yardstick import VariantReport, evaluate_variant
 
@@ -58,14 +59,23 @@ def compression_grid(model, tokenizer, items: list[dict], reference: torch.Tenso
     _check_bits(bits)  # before any scoring, not after minutes of it
     cache = cache if cache is not None else ResultCache()
     settings = [(s, b) for s in sparsities for b in bits]
-    grid, pruned = {}, {}
+    missing = tuple((s, b) for s, b in settings if ("minilm", s, b) not in cache)
+    scored = _score_variants(model, tokenizer, items, reference, missing) if missing else {}
+    return {(s, b): cache.get(("minilm", s, b), lambda: scored[(s, b)]) for s, b in settings}
 
-    def compute(s: float, b: int) -> VariantReport:
+
+@remembered
+def _score_variants(model, tokenizer, items: list[dict], reference: torch.Tensor,
+                    settings: tuple[tuple[float, int], ...]) -> dict[tuple[float, int], VariantReport]:
+    """Every (sparsity, bits) variant in `settings` built and scored once: one stored result for the whole grid.
+
+    Stored as a whole because building a variant (global magnitude pruning sorts every weight, int8 packs
+    every layer) costs about as much as scoring it, so a chapter's second run would otherwise redo most of it.
+    """
+    reports, pruned = {}, {}
+    for s, b in tqdm(settings, desc=tr(N_("scoring compressed variants"))):
         if s not in pruned:  # one pruned copy per sparsity, shared by its bit widths
             pruned[s] = prune(model, s)
-        return evaluate_variant(f"{BIT_LABELS[b]} {int(round(s * 100))}%", _store_at(pruned[s], b), tokenizer, items,
-                                reference)
-
-    for s, b in tqdm(settings, desc=tr(N_("scoring compressed variants"))):
-        grid[(s, b)] = cache.get(("minilm", s, b), lambda: compute(s, b))
-    return grid
+        reports[(s, b)] = evaluate_variant(f"{BIT_LABELS[b]} {int(round(s * 100))}%", _store_at(pruned[s], b),
+                                           tokenizer, items, reference)
+    return reports
