@@ -205,16 +205,18 @@ def retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_si
     where = text.find(needle)
     if where < 0:
         raise ValueError(f"needle={needle!r} does not occur in text")
+    limit = encoder.config.max_position_embeddings - 2  # room for [CLS] and [SEP]
+    sizes = [as_int("chunk size", k, 1, limit, note="the encoder's positions") for k in chunk_sizes]
     flag_unknown_tokens(encoder_tokenizer, [text, query])  # here, not in the stored part: a read-back warns too
-    return _retrieval_ranks(encoder, encoder_tokenizer, text, needle, list(chunk_sizes), query)
+    return _retrieval_ranks(encoder, encoder_tokenizer, text, needle, where, sizes, query)
 
 
 @remembered
-def _retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_sizes: list, query: str) -> dict:
-    where = text.find(needle)
+def _retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, where: int, chunk_sizes: list[int],
+                     query: str) -> dict:
+    """retrieval_ranks once its arguments are checked: `where` is the needle's first character in `text`."""
     encoded = encoder_tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
-    limit = encoder.config.max_position_embeddings - 2  # room for [CLS] and [SEP]
     device = next(encoder.parameters()).device
 
     def embed(batch: list[list[int]]) -> torch.Tensor:
@@ -230,9 +232,6 @@ def _retrieval_ranks(encoder, encoder_tokenizer, text: str, needle: str, chunk_s
     question = embed([encoder_tokenizer.encode(query, add_special_tokens=False)])[0]
     ranks = {}
     for k in chunk_sizes:
-        k = as_int("chunk size", k, 1)
-        if k > limit:
-            raise ValueError(f"chunk size {k} is out of range; valid: 1 ≤ k ≤ {limit} (the encoder's positions)")
         spans = ChunkPlan(len(ids), k).spans
         similarity = torch.cat([embed([ids[s:e] for s, e in spans[i:i + 32]]) @ question
                                 for i in range(0, len(spans), 32)])

@@ -6,8 +6,8 @@ depends on: the function; every argument by its parameter's name, defaults fille
 weights by a hash of their bytes, tokenizers by their vocabulary); the kit's own code (a hash of every
 module, so an edited function computes afresh); the versions of torch and transformers; the settings that
 change last digits (thread count, ONEDNN_MAX_CPU_ISA, MKL_CBWR); and the learner's own text file when one is
-in use (`use_text`: functions read it through load_text). Change any of them and the key changes. An argument the store cannot
-fingerprint (a lambda, a quantized module) makes the call compute without the store.
+in use (`use_text`: functions read it through load_text). Change any of them and the key changes. An argument
+the store cannot fingerprint (a lambda, a sparse tensor) makes the call compute without the store.
 
 Two kernels that need the same result at once (the English and the Chinese edition of a chapter under
 `make test`) compute it once: the second waits on a file lock, then reads it. `LONGCTX_LAB_RESULTS=off`

@@ -77,11 +77,6 @@ def report_text_ids(tokenizer, text: str, n_tokens: int) -> tuple[torch.Tensor, 
     return torch.tensor((once * copies)[:n_tokens]), len(once)
 
 
-def _long_nll(model, ids: torch.Tensor, method: str, factor: float) -> torch.Tensor:
-    """Chapter 6's per-token NLL (n − 1,), one forward pass, RoPE scaled by method/factor (stored by chapter 6)."""
-    return long_context_nll(model, ids, method, factor)
-
-
 def _ppl(values: torch.Tensor) -> float | None:
     return round(math.exp(float(values.double().mean())), 4) if values.numel() else None
 
@@ -107,7 +102,7 @@ def loss_section(nll: torch.Tensor, lengths: Sequence[int], text_tokens: int, re
 
 def reset_nll(model, ids: torch.Tensor, lengths: Sequence[int], method: str, factor: float) -> list[torch.Tensor]:
     """For each length L: the NLL of positions L/2 + 1 … L − 1 when the context starts at L/2 (a second forward)."""
-    return [_long_nll(model, ids[L // 2:L], method, factor) for L in lengths]
+    return [long_context_nll(model, ids[L // 2:L], method, factor) for L in lengths]
 
 
 def perplexity_run(nll: torch.Tensor, lengths: Sequence[int], trained: int | None, method: str, factor: float) -> dict:
@@ -143,7 +138,7 @@ def measure_loss_by_position(model, input_ids: torch.Tensor, lengths: Sequence[i
     ids = input_ids.reshape(-1)
     lengths = list(lengths or [ids.numel()])
     _check_lengths(lengths, ids.numel())
-    return loss_section(_long_nll(model, ids, method, factor), lengths, text_tokens or ids.numel(),
+    return loss_section(long_context_nll(model, ids, method, factor), lengths, text_tokens or ids.numel(),
                         reset_nll(model, ids, lengths, method, factor))
 
 
@@ -161,10 +156,10 @@ def measure_perplexity(model, input_ids: torch.Tensor, lengths: Sequence[int] | 
     lengths = list(lengths or [ids.numel()])
     _check_lengths(lengths, ids.numel())
     trained = trained_positions(model.config)
-    runs = [perplexity_run(_long_nll(model, ids, method, factor), lengths, trained, method, factor)]
+    runs = [perplexity_run(long_context_nll(model, ids, method, factor), lengths, trained, method, factor)]
     other = alternative_scaling(model, method, factor, ids.numel())
     if other is not None:
-        runs.append(perplexity_run(_long_nll(model, ids, *other), lengths, trained, *other))
+        runs.append(perplexity_run(long_context_nll(model, ids, *other), lengths, trained, *other))
     return perplexity_section(runs, lengths, trained, ids.numel(), _has_rope(model))
 
 
@@ -178,10 +173,6 @@ def perplexity_section(runs: list[dict], lengths: Sequence[int], trained: int | 
 def _check_lengths(lengths: Sequence[int], n: int) -> None:
     for length in lengths:
         as_int("lengths", length, 4, n, note=f"each length must fit in input_ids' {n} tokens")
-
-
-def _needle(model, tokenizer, n_tokens: int, depth: float, method: str, factor: float) -> dict:
-    return needle_trial(model, tokenizer, n_tokens, depth, method=method, factor=factor).as_dict()
 
 
 @checked
@@ -203,8 +194,8 @@ def measure_needle_grid(model, tokenizer, lengths: Sequence[int], depths: Sequen
     answers = [[""] * len(depths) for _ in lengths]
     cells = [(i, j) for i in range(len(lengths)) for j in range(len(depths))]
     for i, j in tqdm(cells, desc=tr("report card: pass key"), leave=False):
-        trial = _needle(model, tokenizer, lengths[i], depths[j], method, factor)
-        found[i][j], rank[i][j], answers[i][j] = bool(trial["found"]), int(trial["rank"]), trial["generated"]
+        trial = needle_trial(model, tokenizer, lengths[i], depths[j], method=method, factor=factor)
+        found[i][j], rank[i][j], answers[i][j] = bool(trial.found), int(trial.rank), trial.generated
     # found[i][j]: lengths[i], depths[j]; answers: the greedy tokens decoded (what the model said instead, when not found)
     return {"lengths": lengths, "depths": depths, "found": found, "rank": rank, "answers": answers}
 

@@ -22,6 +22,7 @@ from ..core.data import load_text
 from ..core.i18n import N_, cell, tr
 from ..core.pretrained import OfflineModelError, load_pretrained
 from ..context_extension.rope import ROPE_METHODS
+from ..context_extension.needle import long_context_nll
 from . import measurements as M
 from .config_card import config_card, trained_positions
 from .verdict import effective_context, verdict_sentence
@@ -184,14 +185,14 @@ def report_card(model: str | torch.nn.Module, tokenizer=None, *, text: str | Non
 
     with steps:
         step(tr("loss by position"))
-        nll = M._long_nll(model, ids, method, factor)  # (n − 1,): one forward for two sections
+        nll = long_context_nll(model, ids, method, factor)  # (n − 1,): one forward for two sections
         sections["loss"] = M.loss_section(nll, lengths, text_tokens, M.reset_nll(model, ids, lengths, method, factor))
         steps.update()
         step(tr("perplexity"))
         runs = [M.perplexity_run(nll, lengths, trained, method, factor)]
         other = M.alternative_scaling(model, method, factor, n)
         if other is not None:
-            runs.append(M.perplexity_run(M._long_nll(model, ids, *other), lengths, trained, *other))
+            runs.append(M.perplexity_run(long_context_nll(model, ids, *other), lengths, trained, *other))
         sections["perplexity"] = M.perplexity_section(runs, lengths, trained, n, rope)
         steps.update()
         step(tr("pass key"))

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..core.checked import checked
 from ..core.checks import check_choice
 from ..core.data import bundled_text, data_dir
+from ..context_extension.needle import long_context_nll
 from . import measurements as M
 from .report import ReportCard, report_card
 
@@ -76,7 +77,7 @@ def recheck_card(card: ReportCard, model, tokenizer, text: str | None = None) ->
     length, method, factor = settings["lengths"][0], settings["method"], settings["factor"]
     ids, _ = M.report_text_ids(tokenizer, bundled_text("long_document") if text is None else text, length)
     grid = M.measure_needle_grid(model, tokenizer, [length], settings["depths"], method, factor)
-    nll = M._long_nll(model, ids, method, factor)  # (length − 1,)
+    nll = long_context_nll(model, ids, method, factor)  # (length − 1,)
     edges = [e for e in card.sections["loss"]["edges"] if e <= length]
     bins = [round(float(nll[a - 1:b - 1].mean()), 4) for a, b in zip(edges[:-1], edges[1:])]
     stored = card.sections["needle"]

@@ -248,8 +248,14 @@ def test_retrieval_ranks_find_the_needle(smollm2):
     assert ranks[128] <= 2  # the needle sentence matches the question far better than filler
     with pytest.raises(ValueError, match="needle"):
         retrieval_ranks(encoder, encoder_tokenizer, haystack.text, "not there at all", [32])
-    with pytest.raises(ValueError, match="chunk size"):
-        retrieval_ranks(encoder, encoder_tokenizer, haystack.text, needle, [600])
+    calls = []
+    hook = encoder.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        with pytest.raises(ValueError, match=r"chunk size=600 .*510"):
+            retrieval_ranks(encoder, encoder_tokenizer, haystack.text, needle, [32, 600])
+    finally:
+        hook.remove()
+    assert not calls, "the chunk sizes must be checked before the encoder runs"
 
 
 def test_retrieval_ranks_warns_about_unknown_tokens_when_read_back_from_the_store(tmp_path, monkeypatch, capsys):
