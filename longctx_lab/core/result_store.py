@@ -3,7 +3,8 @@
 A function decorated with `@remembered` computes as usual the first time. When that took a while
 (`MIN_SECONDS`), its result is saved under $LONGCTX_LAB_CACHE/results/, keyed by everything the result
 depends on: the function; every argument by its parameter's name, defaults filled in (tensors and model
-weights by a hash of their bytes, tokenizers by their vocabulary); the kit's own code (a hash of every
+weights by a hash of their bytes, models also by their config, attention implementation and train/eval mode,
+tokenizers by their vocabulary); the kit's own code (a hash of every
 module, so an edited function computes afresh); the versions of torch and transformers; the settings that
 change last digits (thread count, ONEDNN_MAX_CPU_ISA, MKL_CBWR); and the learner's own text file when one is
 in use (`use_text`: functions read it through load_text). Change any of them and the key changes. An argument
@@ -133,16 +134,20 @@ def _module_digest(module: torch.nn.Module) -> bytes:
     state.update({f"buffer {name}": b for name, b in module.named_buffers() if f"{name}" not in state})
     rope = tuple((name, getattr(m, "rope_type", None), getattr(m, "attention_scaling", None), id(m))
                  for name, m in module.named_modules() if hasattr(m, "rope_type"))
-    versions = (rope,) + tuple((name, id(t), t._version, t.data_ptr()) if isinstance(t, torch.Tensor) else (name, id(t))
-                     for name, t in state.items())
+    config = getattr(module, "config", None)
+    # Eager and SDPA attention agree only to the last digits, and the choice is not in the config's JSON.
+    attention = getattr(config, "_attn_implementation", None)
+    versions = (rope, attention, module.training) + tuple(
+        (name, id(t), t._version, t.data_ptr()) if isinstance(t, torch.Tensor) else (name, id(t))
+        for name, t in state.items())
     known = _module_digests.get(module)
     if known is not None and known[0] == versions:
         return known[1]
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"module {type(module).__module__}.{type(module).__qualname__} {module.training}".encode())
-    config = getattr(module, "config", None)
     if config is not None and hasattr(config, "to_json_string"):
         digest.update(config.to_json_string().encode())
+    digest.update(f"attention {attention}".encode())
     digest.update(repr([r[:3] for r in rope]).encode())
     for name, value in state.items():  # tensors, and the (weight, bias) tuples of quantized Linear layers
         digest.update(name.encode())

@@ -238,3 +238,20 @@ def test_rope_scaling_changes_the_key(method):
     with L.use_rope_scaling(model, method, 2.0):
         scaled = result_key(heavy, (model,), {})
     assert scaled != plain and result_key(heavy, (model,), {}) == plain
+
+
+def test_attention_implementation_and_training_mode_change_the_key():
+    """Eager and SDPA attention agree only to the last digits; dropout in training mode changes every output."""
+    import longctx_lab as L
+
+    def heavy(m):
+        return 0
+
+    sdpa = L.tiny_lm(seed=1, attn_implementation="sdpa")
+    eager = L.tiny_lm(seed=1, attn_implementation="eager")  # the same weights
+    assert result_key(heavy, (sdpa,), {}) != result_key(heavy, (eager,), {})
+    evaluating = result_key(heavy, (eager,), {})
+    eager.train()  # after a digest was remembered for this module
+    assert result_key(heavy, (eager,), {}) != evaluating
+    eager.eval()
+    assert result_key(heavy, (eager,), {}) == evaluating
