@@ -36,6 +36,7 @@ def lab_page(browser, lab):
         page.goto(f"{lab}/lab?reset")
         page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
         page.locator(".jp-DirListing").first.wait_for(timeout=60_000)  # the file browser: the app has started
+        assert not page.outside_requests, f"loading JupyterLab reached beyond 127.0.0.1: {page.outside_requests}"
         yield page
 
 
@@ -57,7 +58,7 @@ def _open_in(page, name: str) -> dict:
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_notebook_renders_its_stored_outputs(lab_page, browser, lab, name):
     page = lab_page
-    page.outside_requests.clear()
+    page.outside_requests.clear()  # loading the page itself was checked by the fixture
     state = _open_in(page, name)
     try:
         assert any(cell["count"] is not None for cell in state["cells"]), f"{name} is stored without outputs"
